@@ -1,0 +1,2 @@
+"""Handlers of spec/connection.md."""
+from reference.commands import handler

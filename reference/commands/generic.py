@@ -1,0 +1,2 @@
+"""Handlers of spec/generic.md."""
+from reference.commands import handler

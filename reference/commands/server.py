@@ -1,0 +1,2 @@
+"""Handlers of spec/server.md."""
+from reference.commands import handler

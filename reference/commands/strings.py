@@ -1,0 +1,2 @@
+"""Handlers of spec/strings.md."""
+from reference.commands import handler

@@ -1,0 +1,1352 @@
+"""redis-server's configuration: command line, config file, CONFIG GET and CONFIG SET.
+
+The reference server is started with the same words as redis-server 7.0:
+
+    python -m reference [config-file | -] [--name value ...] [-]
+
+`Config.from_argv` turns those words into a `Config` the way redis-server does:
+the command line options are rewritten into config-file lines ("--port 7000"
+becomes the line `port "7000"`) and appended after the config file and stdin,
+so one loader reads all three, and an error anywhere is reported by line
+number in that combined text. Errors raise `ConfigError`, whose `text` is
+exactly what redis-server prints (to stderr, or to its log when `logged`).
+
+`OPTIONS` below is the table of every option Redis 7.0 has: its type, default,
+bounds and flags. A value lives in a Config in its typed form (int, bool, str,
+list...) and is rendered to text only for CONFIG GET.
+
+`Config.get` and `Config.set` are CONFIG GET and CONFIG SET, with Redis's
+error replies (`ConfigSetError.message`), its all-or-nothing rollback and its
+glob matching (`glob_match`, Redis's stringmatchlen, also for KEYS and SCAN).
+"""
+
+from __future__ import annotations
+
+import errno
+import glob
+import math
+import os
+import stat
+import sys
+from dataclasses import dataclass
+
+REDIS_VERSION = "7.0.15"
+
+INT_MAX = 2**31 - 1
+INT_MIN = -(2**31)
+UINT_MAX = 2**32 - 1
+LONG_MAX = LLONG_MAX = 2**63 - 1
+ULLONG_MAX = 2**64 - 1
+
+# Option flags (config.c's *_CONFIG flags that change behaviour here).
+IMMUTABLE = "immutable"        # CONFIG SET refuses it
+PROTECTED = "protected"        # CONFIG SET refuses it unless enable-protected-configs allows
+DENY_LOADING = "deny-loading"  # CONFIG SET refuses it (-LOADING) while loading the dataset
+HIDDEN = "hidden"              # CONFIG GET shows it only when asked by exact name
+SENSITIVE = "sensitive"        # the value must be redacted from SLOWLOG / MONITOR
+MULTI_ARG = "multi-arg"        # takes several words: `save 900 1 300 10`
+VOLATILE = "volatile"          # names a file whose content may change: setting it always "changes" it
+
+# notify-keyspace-events classes, in the order CONFIG GET prints them.
+NOTIFY_KEYSPACE, NOTIFY_KEYEVENT, NOTIFY_GENERIC, NOTIFY_STRING = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+NOTIFY_LIST, NOTIFY_SET, NOTIFY_HASH, NOTIFY_ZSET = 1 << 4, 1 << 5, 1 << 6, 1 << 7
+NOTIFY_EXPIRED, NOTIFY_EVICTED, NOTIFY_STREAM, NOTIFY_KEY_MISS = 1 << 8, 1 << 9, 1 << 10, 1 << 11
+NOTIFY_MODULE, NOTIFY_NEW = 1 << 13, 1 << 14
+NOTIFY_ALL = (NOTIFY_GENERIC | NOTIFY_STRING | NOTIFY_LIST | NOTIFY_SET | NOTIFY_HASH | NOTIFY_ZSET
+              | NOTIFY_EXPIRED | NOTIFY_EVICTED | NOTIFY_STREAM | NOTIFY_MODULE)  # 'm' and 'n' are not in 'A'
+NOTIFY_CLASSES = {"g": NOTIFY_GENERIC, "$": NOTIFY_STRING, "l": NOTIFY_LIST, "s": NOTIFY_SET,
+                  "h": NOTIFY_HASH, "z": NOTIFY_ZSET, "x": NOTIFY_EXPIRED, "e": NOTIFY_EVICTED,
+                  "t": NOTIFY_STREAM, "d": NOTIFY_MODULE, "n": NOTIFY_NEW}
+NOTIFY_TARGETS = {"K": NOTIFY_KEYSPACE, "E": NOTIFY_KEYEVENT, "m": NOTIFY_KEY_MISS}
+
+# shutdown-on-sigint / shutdown-on-sigterm flags.
+SHUTDOWN_SAVE, SHUTDOWN_NOSAVE, SHUTDOWN_NOW, SHUTDOWN_FORCE = 1, 2, 4, 8
+
+CLIENT_CLASSES = ("normal", "slave", "pubsub")  # client-output-buffer-limit classes, in GET order
+BIND_MAX = 16
+
+
+# --------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------
+
+class StartupExit(Exception):
+    """redis-server stops before serving: write `text` to `stream`
+    ("stdout" or "stderr") and exit with `status`. When `logged` is true
+    Redis reports `text` through its log (level warning), not as raw output."""
+
+    def __init__(self, text: str, status: int, stream: str = "stderr", logged: bool = False):
+        super().__init__(text)
+        self.text, self.status, self.stream, self.logged = text, status, stream, logged
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class ConfigError(StartupExit):
+    """A fatal error in the command line or a config file (exit status 1)."""
+
+    def __init__(self, reason: str, line_number: int | None = None, line: str | None = None,
+                 logged: bool = False):
+        if logged:
+            text = reason
+        else:
+            text = f"\n*** FATAL CONFIG FILE ERROR (Redis {REDIS_VERSION}) ***\n"
+            if line_number is not None:
+                text += f"Reading the configuration file, at line {line_number}\n>>> '{line}'\n"
+            text += reason + "\n"
+        super().__init__(text, status=1, stream="stderr", logged=logged)
+        self.reason, self.line_number, self.line = reason, line_number, line
+
+
+def fatal_config_error_message(err: StartupExit) -> str:
+    """The whole text redis-server writes for `err`."""
+    return err.text
+
+
+class ConfigSetError(Exception):
+    """CONFIG SET refused: `message` is the error reply without '-' and CRLF."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigApplyError(Exception):
+    """Raised by an on_change callback that cannot apply the new value;
+    CONFIG SET then restores every value it set and fails with `str(self)`."""
+
+
+class _Invalid(Exception):
+    """A value (or argument count) an option refuses; str() is Redis's reason."""
+
+
+# --------------------------------------------------------------------------
+# The option table
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    kind: str                       # bool int memory octal enum flags string  or a special kind
+    default: object                 # typed, as Config[name] returns it
+    alias: str | None = None
+    flags: frozenset = frozenset()
+    low: int = 0                    # numeric bounds, inclusive
+    high: int = 0
+    unsigned: bool = False          # bounds compared as unsigned 64-bit (C unsigned / size_t types)
+    percent: bool = False           # memory value or "N%", stored as -N
+    choices: tuple = ()             # enum: ((name, value), ...); first name of a value is its rendering
+    check: object = None            # extra validation: check(value, config) -> error text or None
+
+
+def _flags(flags):
+    return frozenset(flags)
+
+
+def boolean(name, default, *flags, alias=None, check=None):
+    return Option(name, "bool", default, alias, _flags(flags), check=check)
+
+
+def string(name, default, *flags, alias=None, check=None):
+    return Option(name, "string", default, alias, _flags(flags), check=check)
+
+
+def integer(name, low, high, default, *flags, alias=None, unsigned=False, kind="int"):
+    return Option(name, kind, default, alias, _flags(flags), low, high, unsigned)
+
+
+def memory(name, low, high, default, *flags, alias=None, unsigned=False, percent=False):
+    return Option(name, "memory", default, alias, _flags(flags), low, high, unsigned, percent)
+
+
+def enum(name, choices, default, *flags, alias=None, check=None):
+    """`choices` is "a b c" (values 0, 1, 2) or a tuple of (name, value) pairs.
+    With MULTI_ARG the values are bit flags and several names may be given."""
+    if isinstance(choices, str):
+        choices = tuple((word, i) for i, word in enumerate(choices.split()))
+    kind = "flags" if MULTI_ARG in flags else "enum"
+    if kind == "flags":
+        default = dict(choices)[default]  # flags are kept as a bit mask
+    return Option(name, kind, default, alias, _flags(flags), choices=choices, check=check)
+
+
+def special(name, kind, default, *flags, alias=None):
+    return Option(name, kind, default, alias, _flags(flags))
+
+
+# Validators (config.c's is_valid functions). Each returns an error text or None.
+
+def _no_active_defrag(value, config):
+    # Like Debian's redis-server, the reference has no defrag-capable allocator.
+    if value:
+        return ("Active defragmentation cannot be enabled: it requires a Redis server compiled "
+                "with a modified Jemalloc like the one shipped by default with the Redis source "
+                "distribution")
+
+
+def _base_name(what, kind="filename", allow_empty=True):
+    def check(value, config):
+        if not allow_empty and value == "":
+            return f"{what} can't be empty"
+        if "/" in value or "\\" in value:
+            return f"{what} can't be a path, just a {kind}"
+    return check
+
+
+def _hostname(value, config):
+    if len(value.encode("utf-8", "surrogateescape")) >= 256:
+        return "Hostnames must be less than 256 characters"
+    if any(not (c.isascii() and (c.isalnum() or c in "-.")) for c in value):
+        return "Hostnames may only contain alphanumeric characters, hyphens or dots"
+
+
+def _proc_title_template(value, config):
+    expanded = expand_proc_title_template(value, "", config)
+    if expanded is None or expanded == "":
+        return "template format is invalid or contains unknown variables"
+
+
+def _shutdown_flags(value, config):
+    if value & SHUTDOWN_SAVE and value & SHUTDOWN_NOSAVE:
+        return "shutdown options SAVE and NOSAVE can't be used simultaneously"
+
+
+PROTECTED_ACTION = "no yes local"
+MAXMEMORY_POLICIES = ("volatile-lru volatile-lfu volatile-random volatile-ttl "
+                      "allkeys-lru allkeys-lfu allkeys-random noeviction")
+SHUTDOWN_ON_SIGNAL = (("default", 0), ("save", SHUTDOWN_SAVE), ("nosave", SHUTDOWN_NOSAVE),
+                      ("now", SHUTDOWN_NOW), ("force", SHUTDOWN_FORCE))
+MB = 1024 * 1024
+
+OPTIONS: list[Option] = [
+    # --- process, logging, startup (mostly fixed once the server runs)
+    boolean("daemonize", False, IMMUTABLE),
+    enum("supervised", "upstart systemd auto no", "no", IMMUTABLE),
+    string("pidfile", "", IMMUTABLE),
+    string("logfile", "", IMMUTABLE),
+    enum("loglevel", "debug verbose notice warning", "notice"),
+    boolean("syslog-enabled", False, IMMUTABLE),
+    string("syslog-ident", "redis", IMMUTABLE),
+    enum("syslog-facility", "user local0 local1 local2 local3 local4 local5 local6 local7",
+         "local0", IMMUTABLE),
+    boolean("always-show-logo", False, IMMUTABLE),
+    boolean("set-proc-title", True, IMMUTABLE),
+    string("proc-title-template", "{title} {listen-addr} {server-mode}", check=_proc_title_template),
+    boolean("crash-log-enabled", True),
+    boolean("crash-memcheck-enabled", True),
+    boolean("use-exit-on-panic", False, HIDDEN),
+    boolean("disable-thp", True, IMMUTABLE),
+    string("ignore-warnings", ""),
+    integer("databases", 1, INT_MAX, 16, IMMUTABLE),
+    integer("io-threads", 1, 128, 1, IMMUTABLE),
+    boolean("io-threads-do-reads", False, IMMUTABLE),
+    string("server_cpulist", "", IMMUTABLE),
+    string("bio_cpulist", "", IMMUTABLE),
+    string("aof_rewrite_cpulist", "", IMMUTABLE),
+    string("bgsave_cpulist", "", IMMUTABLE),
+    enum("oom-score-adj", (("no", 0), ("yes", 1), ("relative", 1), ("absolute", 2)), "no"),
+    special("oom-score-adj-values", "oom-score-adj-values", (0, 200, 800), MULTI_ARG),
+    boolean("jemalloc-bg-thread", True),
+    integer("hz", 0, INT_MAX, 10),
+    boolean("dynamic-hz", True),
+    integer("watchdog-period", 0, INT_MAX, 0, HIDDEN),
+    integer("shutdown-timeout", 0, INT_MAX, 10),
+    enum("shutdown-on-sigint", SHUTDOWN_ON_SIGNAL, "default", MULTI_ARG, check=_shutdown_flags),
+    enum("shutdown-on-sigterm", SHUTDOWN_ON_SIGNAL, "default", MULTI_ARG, check=_shutdown_flags),
+
+    # --- network and clients
+    integer("port", 0, 65535, 6379),
+    special("bind", "bind", ["*", "-::*"], MULTI_ARG),
+    string("bind-source-addr", ""),
+    boolean("protected-mode", True),
+    integer("tcp-backlog", 0, INT_MAX, 511, IMMUTABLE),
+    integer("tcp-keepalive", 0, INT_MAX, 300),
+    integer("socket-mark-id", 0, UINT_MAX, 0, IMMUTABLE, unsigned=True),
+    string("unixsocket", "", IMMUTABLE),
+    integer("unixsocketperm", 0, 0o777, 0, IMMUTABLE, unsigned=True, kind="octal"),
+    integer("timeout", 0, INT_MAX, 0),
+    integer("maxclients", 1, UINT_MAX, 10000, unsigned=True),
+    memory("client-query-buffer-limit", MB, LONG_MAX, 1024 * MB, unsigned=True),
+    memory("proto-max-bulk-len", MB, LONG_MAX, 512 * MB),
+    special("client-output-buffer-limit", "client-output-buffer-limit",
+            {"normal": (0, 0, 0), "slave": (256 * MB, 64 * MB, 60), "pubsub": (32 * MB, 8 * MB, 60)},
+            MULTI_ARG),
+    memory("maxmemory-clients", -100, LLONG_MAX, 0, percent=True),
+    integer("tracking-table-max-keys", 0, LONG_MAX, 1000000, unsigned=True),
+
+    # --- security
+    string("requirepass", "", SENSITIVE),
+    string("aclfile", "", IMMUTABLE),
+    integer("acllog-max-len", 0, LONG_MAX, 128),
+    enum("acl-pubsub-default", (("allchannels", 1), ("resetchannels", 0)), "resetchannels"),
+    enum("enable-protected-configs", PROTECTED_ACTION, "no", IMMUTABLE),
+    enum("enable-debug-command", PROTECTED_ACTION, "no", IMMUTABLE),
+    enum("enable-module-command", PROTECTED_ACTION, "no", IMMUTABLE),
+    enum("sanitize-dump-payload", "no yes clients", "no"),
+
+    # --- memory and eviction
+    memory("maxmemory", 0, ULLONG_MAX, 0, unsigned=True),
+    enum("maxmemory-policy", MAXMEMORY_POLICIES, "noeviction"),
+    integer("maxmemory-samples", 1, INT_MAX, 5),
+    integer("maxmemory-eviction-tenacity", 0, 100, 10),
+    integer("lfu-log-factor", 0, INT_MAX, 10),
+    integer("lfu-decay-time", 0, INT_MAX, 1),
+    boolean("lazyfree-lazy-eviction", False),
+    boolean("lazyfree-lazy-expire", False),
+    boolean("lazyfree-lazy-server-del", False),
+    boolean("lazyfree-lazy-user-del", False),
+    boolean("lazyfree-lazy-user-flush", False),
+    boolean("activerehashing", True),
+    integer("active-expire-effort", 1, 10, 1),
+    boolean("activedefrag", False, check=_no_active_defrag),
+    memory("active-defrag-ignore-bytes", 1, LLONG_MAX, 100 * MB, unsigned=True),
+    integer("active-defrag-threshold-lower", 0, 1000, 10),
+    integer("active-defrag-threshold-upper", 0, 1000, 100),
+    integer("active-defrag-cycle-min", 1, 99, 1),
+    integer("active-defrag-cycle-max", 1, 99, 25),
+    integer("active-defrag-max-scan-fields", 1, LONG_MAX, 1000),
+
+    # --- encodings of small values
+    integer("hash-max-listpack-entries", 0, LONG_MAX, 512, alias="hash-max-ziplist-entries",
+            unsigned=True),
+    memory("hash-max-listpack-value", 0, LONG_MAX, 64, alias="hash-max-ziplist-value", unsigned=True),
+    integer("list-max-listpack-size", INT_MIN, INT_MAX, -2, alias="list-max-ziplist-size"),
+    integer("list-compress-depth", 0, INT_MAX, 0),
+    integer("set-max-intset-entries", 0, LONG_MAX, 512, unsigned=True),
+    integer("zset-max-listpack-entries", 0, LONG_MAX, 128, alias="zset-max-ziplist-entries",
+            unsigned=True),
+    memory("zset-max-listpack-value", 0, LONG_MAX, 64, alias="zset-max-ziplist-value", unsigned=True),
+    memory("hll-sparse-max-bytes", 0, LONG_MAX, 3000, unsigned=True),
+    memory("stream-node-max-bytes", 0, LONG_MAX, 4096, unsigned=True),
+    integer("stream-node-max-entries", 0, LLONG_MAX, 100),
+
+    # --- persistence: RDB
+    special("save", "save", [(3600, 1), (300, 100), (60, 10000)], MULTI_ARG),
+    special("dir", "dir", None, PROTECTED, DENY_LOADING),  # default: the working directory
+    string("dbfilename", "dump.rdb", PROTECTED, check=_base_name("dbfilename")),
+    boolean("rdbcompression", True),
+    boolean("rdbchecksum", True, IMMUTABLE),
+    boolean("rdb-del-sync-files", False),
+    boolean("rdb-save-incremental-fsync", True),
+    boolean("stop-writes-on-bgsave-error", True),
+    integer("rdb-key-save-delay", INT_MIN, INT_MAX, 0, HIDDEN),
+    integer("key-load-delay", INT_MIN, INT_MAX, 0, HIDDEN),
+    integer("loading-process-events-interval-bytes", 1024, INT_MAX, 2 * MB, HIDDEN),
+
+    # --- persistence: AOF
+    boolean("appendonly", False, DENY_LOADING),
+    string("appendfilename", "appendonly.aof", IMMUTABLE,
+           check=_base_name("appendfilename", allow_empty=False)),
+    string("appenddirname", "appendonlydir", IMMUTABLE,
+           check=_base_name("appenddirname", "dirname", allow_empty=False)),
+    enum("appendfsync", "everysec always no", "everysec"),
+    boolean("no-appendfsync-on-rewrite", False),
+    integer("auto-aof-rewrite-percentage", 0, INT_MAX, 100),
+    memory("auto-aof-rewrite-min-size", 0, LLONG_MAX, 64 * MB),
+    boolean("aof-load-truncated", True),
+    boolean("aof-use-rdb-preamble", True),
+    boolean("aof-timestamp-enabled", False),
+    boolean("aof-rewrite-incremental-fsync", True),
+    boolean("aof-disable-auto-gc", False),
+
+    # --- replication
+    special("replicaof", "replicaof", None, IMMUTABLE, MULTI_ARG, alias="slaveof"),
+    string("masteruser", "", SENSITIVE),
+    string("masterauth", "", SENSITIVE),
+    boolean("replica-serve-stale-data", True, alias="slave-serve-stale-data"),
+    boolean("replica-read-only", True, alias="slave-read-only"),
+    boolean("replica-lazy-flush", False, alias="slave-lazy-flush"),
+    boolean("replica-ignore-maxmemory", True, alias="slave-ignore-maxmemory"),
+    boolean("replica-ignore-disk-write-errors", False),
+    boolean("replica-announced", True),
+    string("replica-announce-ip", "", alias="slave-announce-ip"),
+    integer("replica-announce-port", 0, 65535, 0, alias="slave-announce-port"),
+    integer("replica-priority", 0, INT_MAX, 100, alias="slave-priority"),
+    boolean("repl-diskless-sync", True),
+    integer("repl-diskless-sync-delay", 0, INT_MAX, 5),
+    integer("repl-diskless-sync-max-replicas", 0, INT_MAX, 0),
+    enum("repl-diskless-load", "disabled on-empty-db swapdb", "disabled", DENY_LOADING),
+    boolean("repl-disable-tcp-nodelay", False),
+    integer("repl-ping-replica-period", 1, INT_MAX, 10, alias="repl-ping-slave-period"),
+    integer("repl-timeout", 1, INT_MAX, 60),
+    memory("repl-backlog-size", 1, LLONG_MAX, MB),
+    integer("repl-backlog-ttl", 0, LONG_MAX, 3600),
+    integer("min-replicas-to-write", 0, INT_MAX, 0, alias="min-slaves-to-write"),
+    integer("min-replicas-max-lag", 0, INT_MAX, 10, alias="min-slaves-max-lag"),
+    enum("propagation-error-behavior", "ignore panic panic-on-replicas", "ignore"),
+
+    # --- cluster
+    boolean("cluster-enabled", False, IMMUTABLE),
+    string("cluster-config-file", "nodes.conf", IMMUTABLE),
+    integer("cluster-port", 0, 65535, 0, IMMUTABLE),
+    integer("cluster-node-timeout", 0, LLONG_MAX, 15000),
+    string("cluster-announce-ip", ""),
+    string("cluster-announce-hostname", "", check=_hostname),
+    integer("cluster-announce-port", 0, 65535, 0),
+    integer("cluster-announce-bus-port", 0, 65535, 0),
+    integer("cluster-announce-tls-port", 0, 65535, 0),
+    enum("cluster-preferred-endpoint-type", "ip hostname unknown-endpoint", "ip"),
+    boolean("cluster-require-full-coverage", True),
+    boolean("cluster-replica-no-failover", False, alias="cluster-slave-no-failover"),
+    integer("cluster-replica-validity-factor", 0, INT_MAX, 10, alias="cluster-slave-validity-factor"),
+    integer("cluster-migration-barrier", 0, INT_MAX, 1),
+    boolean("cluster-allow-replica-migration", True),
+    boolean("cluster-allow-reads-when-down", False),
+    boolean("cluster-allow-pubsubshard-when-down", True),
+    memory("cluster-link-sendbuf-limit", 0, ULLONG_MAX, 0, unsigned=True),
+
+    # --- scripting, monitoring, events
+    integer("busy-reply-threshold", 0, LONG_MAX, 5000, alias="lua-time-limit"),
+    integer("slowlog-log-slower-than", -1, LLONG_MAX, 10000),
+    integer("slowlog-max-len", 0, LONG_MAX, 128),
+    integer("latency-monitor-threshold", 0, LLONG_MAX, 0),
+    boolean("latency-tracking", True),
+    special("latency-tracking-info-percentiles", "latency-tracking-info-percentiles",
+            [50.0, 99.0, 99.9], MULTI_ARG),
+    special("notify-keyspace-events", "notify-keyspace-events", 0),
+
+    # --- TLS (present because Debian's redis-server is built with TLS)
+    integer("tls-port", 0, 65535, 0),
+    boolean("tls-cluster", False),
+    boolean("tls-replication", False),
+    enum("tls-auth-clients", "no yes optional", "yes"),
+    boolean("tls-prefer-server-ciphers", False),
+    boolean("tls-session-caching", True),
+    integer("tls-session-cache-size", 0, INT_MAX, 20 * 1024),
+    integer("tls-session-cache-timeout", 0, INT_MAX, 300),
+    string("tls-cert-file", "", VOLATILE),
+    string("tls-key-file", "", VOLATILE),
+    string("tls-key-file-pass", ""),
+    string("tls-client-cert-file", "", VOLATILE),
+    string("tls-client-key-file", "", VOLATILE),
+    string("tls-client-key-file-pass", ""),
+    string("tls-dh-params-file", "", VOLATILE),
+    string("tls-ca-cert-file", "", VOLATILE),
+    string("tls-ca-cert-dir", "", VOLATILE),
+    string("tls-protocols", ""),
+    string("tls-ciphers", ""),
+    string("tls-ciphersuites", ""),
+]
+
+# Lookup by canonical name or alias, ASCII case-insensitively like Redis's config dict.
+_BY_NAME: dict[str, Option] = {}
+for _option in OPTIONS:
+    _BY_NAME[_option.name] = _option
+    if _option.alias:
+        _BY_NAME[_option.alias] = _option
+
+# Directives only a config file knows: ignored when given with exactly this many words.
+_DEPRECATED_DIRECTIVES = {"list-max-ziplist-entries": 2, "list-max-ziplist-value": 2,
+                          "lua-replicate-commands": 2}
+
+
+def _ascii_lower(text: str) -> str:
+    return "".join(chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in text)
+
+
+def find_option(name: str) -> Option | None:
+    """The option called `name` (canonical name or alias, any case)."""
+    return _BY_NAME.get(_ascii_lower(name))
+
+
+# --------------------------------------------------------------------------
+# C-library and sds parsing, byte for byte as Redis does it
+# --------------------------------------------------------------------------
+
+_C_SPACE = b" \t\n\v\f\r"  # isspace() in the C locale
+
+
+def split_args(line: bytes) -> list[bytes] | None:
+    """sdssplitargs: split a line into words, honouring "double quotes" (with
+    \\n \\r \\t \\b \\a \\xHH and \\<char> escapes) and 'single quotes' (only
+    \\' escapes). None on unbalanced quotes or a closing quote not followed by
+    a space."""
+    line = line.split(b"\0", 1)[0]  # a C string ends at NUL
+    words, i, n = [], 0, len(line)
+    hexdigits = b"0123456789abcdefABCDEF"
+    escapes = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b", ord("a"): b"\a"}
+    while True:
+        while i < n and line[i] in _C_SPACE:
+            i += 1
+        if i == n:
+            return words
+        word, quote = bytearray(), None
+        while True:
+            c = line[i] if i < n else None
+            if quote == '"':
+                if c is None:
+                    return None
+                if (c == ord("\\") and i + 3 < n and line[i + 1] == ord("x")
+                        and line[i + 2] in hexdigits and line[i + 3] in hexdigits):
+                    word.append(int(line[i + 2:i + 4], 16))
+                    i += 3
+                elif c == ord("\\") and i + 1 < n:
+                    i += 1
+                    word += escapes.get(line[i], bytes([line[i]]))
+                elif c == ord('"'):
+                    if i + 1 < n and line[i + 1] not in _C_SPACE:
+                        return None
+                    i += 1
+                    break
+                else:
+                    word.append(c)
+            elif quote == "'":
+                if c is None:
+                    return None
+                if c == ord("\\") and i + 1 < n and line[i + 1] == ord("'"):
+                    i += 1
+                    word.append(ord("'"))
+                elif c == ord("'"):
+                    if i + 1 < n and line[i + 1] not in _C_SPACE:
+                        return None
+                    i += 1
+                    break
+                else:
+                    word.append(c)
+            elif c is None or c in b" \n\r\t":
+                break
+            elif c == ord('"'):
+                quote = '"'
+            elif c == ord("'"):
+                quote = "'"
+            else:
+                word.append(c)
+            i += 1
+        words.append(bytes(word))
+
+
+def repr_arg(arg: bytes) -> bytes:
+    """sdscatrepr: quote `arg` so that split_args gives it back."""
+    out = bytearray(b'"')
+    named = {ord("\\"): b"\\\\", ord('"'): b'\\"', ord("\n"): b"\\n", ord("\r"): b"\\r",
+             ord("\t"): b"\\t", ord("\a"): b"\\a", ord("\b"): b"\\b"}
+    for byte in arg:
+        if byte in named:
+            out += named[byte]
+        elif 0x20 <= byte <= 0x7E:
+            out.append(byte)
+        else:
+            out += b"\\x%02x" % byte
+    return bytes(out + b'"')
+
+
+def string_to_int(text: str) -> int | None:
+    """string2ll: a strict signed 64-bit decimal (no sign '+', no leading zeros or spaces)."""
+    if not 0 < len(text) < 21:
+        return None
+    if text == "0":
+        return 0
+    digits = text[1:] if text[0] == "-" else text
+    if not digits or not ("1" <= digits[0] <= "9") or not all("0" <= c <= "9" for c in digits):
+        return None
+    value = -int(digits) if text[0] == "-" else int(digits)
+    return value if -2**63 <= value <= LLONG_MAX else None
+
+
+def c_strtoll(text: str, base: int = 10) -> tuple[int, bool, bool]:
+    """strtoll: (value, whole string used, overflowed). Leading spaces and a
+    sign are accepted; "" is 0 and "wholly used" (the end pointer stays on its
+    NUL); overflow saturates."""
+    i, n = 0, len(text)
+    while i < n and text[i] in " \t\n\v\f\r":
+        i += 1
+    sign = 1
+    if i < n and text[i] in "+-":
+        sign = -1 if text[i] == "-" else 1
+        i += 1
+    start = i
+    digits = "0123456789"[:base]
+    while i < n and text[i] in digits:
+        i += 1
+    if i == start:  # no conversion: the end pointer is the start of the string
+        return 0, n == 0, False
+    value = sign * int(text[start:i], base)
+    clamped = max(-2**63, min(LLONG_MAX, value))
+    return clamped, i == n, clamped != value
+
+
+def memory_to_int(text: str) -> int | None:
+    """memtoull: digits followed by b, k, kb, m, mb, g or gb (any case),
+    wrapping to 64 bits as C does. None when it is not a memory value."""
+    if text.startswith("-"):
+        return None
+    i = 0
+    while i < len(text) and "0" <= text[i] <= "9":
+        i += 1
+    digits, unit = text[:i], _ascii_lower(text[i:])
+    units = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2,
+             "g": 1000**3, "gb": 1024**3}
+    if unit not in units or len(digits) >= 128:
+        return None
+    value = min(int(digits), ULLONG_MAX) if digits else 0  # strtoull("") is 0, overflow saturates
+    return value * units[unit] % 2**64
+
+
+def string_to_double(text: str) -> float | None:
+    """string2d: strtod over the whole string, no leading space, no NaN."""
+    if not text or text[0] in " \t\n\v\f\r" or "_" in text or text[-1] in " \t\n\v\f\r":
+        return None
+    try:
+        value = float.fromhex(text) if "0x" in _ascii_lower(text) else float(text)
+    except ValueError:
+        return None
+    if math.isnan(value):
+        return None
+    if value == 0 and any(c in "123456789" for c in text.split("e")[0].split("E")[0]):
+        return None  # underflow to zero is a range error
+    return value
+
+
+def _c_int(value: int) -> int:
+    """Truncate to a C int as an assignment does."""
+    return (value + 2**31) % 2**32 - 2**31
+
+
+# --------------------------------------------------------------------------
+# Glob matching (util.c stringmatchlen): CONFIG GET, KEYS, SCAN MATCH, PSUBSCRIBE
+# --------------------------------------------------------------------------
+
+def glob_match(pattern: bytes, string: bytes, nocase: bool = False) -> bool:
+    """Redis's glob: * ? [abc] [^abc] [a-z] and backslash escapes.
+
+    Quirks kept on purpose: a range may be written backwards ([z-a]); an
+    unterminated class matches as if closed at the end of the pattern; bytes
+    compare as signed chars in ranges; an empty string matches nothing, not
+    even "*" (KEYS and SCAN special-case a lone "*" before calling this)."""
+    return _match(pattern, 0, string, 0, nocase, [False])
+
+
+def _signed(byte: int) -> int:
+    return byte - 256 if byte >= 128 else byte
+
+
+def _lower(byte: int) -> int:
+    return byte + 32 if 65 <= byte <= 90 else byte
+
+
+def _match(p: bytes, pi: int, s: bytes, si: int, nocase: bool, give_up: list) -> bool:
+    def at(i):  # C strings end with a NUL that the code sometimes peeks at
+        return p[i] if i < len(p) else 0
+
+    def same(a, b):
+        return _lower(a) == _lower(b) if nocase else a == b
+
+    while pi < len(p) and si < len(s):
+        c = p[pi]
+        if c == ord("*"):
+            while at(pi + 1) == ord("*"):
+                pi += 1
+            if pi + 1 == len(p):
+                return True
+            while si < len(s):
+                if _match(p, pi + 1, s, si, nocase, give_up):
+                    return True
+                if give_up[0]:  # the rest of the pattern matches nowhere: no longer match can help
+                    return False
+                si += 1
+            give_up[0] = True
+            return False
+        elif c == ord("?"):
+            si += 1
+        elif c == ord("["):
+            pi += 1
+            negate = at(pi) == ord("^")
+            if negate:
+                pi += 1
+            matched = False
+            while True:
+                left = len(p) - pi
+                if at(pi) == ord("\\") and left >= 2:
+                    pi += 1
+                    matched |= p[pi] == s[si]  # an escaped byte compares exactly, even with nocase
+                elif at(pi) == ord("]"):
+                    break
+                elif left == 0:
+                    pi -= 1  # unterminated class: stop at the last byte of the pattern
+                    break
+                elif left >= 3 and p[pi + 1] == ord("-"):
+                    start, end, ch = _signed(p[pi]), _signed(p[pi + 2]), _signed(s[si])
+                    if start > end:
+                        start, end = end, start
+                    if nocase:
+                        start, end, ch = _lower(start), _lower(end), _lower(ch)
+                    pi += 2
+                    matched |= start <= ch <= end
+                else:
+                    matched |= same(p[pi], s[si])
+                pi += 1
+            if negate:
+                matched = not matched
+            if not matched:
+                return False
+            si += 1
+        else:
+            if c == ord("\\") and len(p) - pi >= 2:
+                pi += 1
+            if not same(p[pi], s[si]):
+                return False
+            si += 1
+        pi += 1
+        if si == len(s):
+            while at(pi) == ord("*"):
+                pi += 1
+            break
+    return pi == len(p) and si == len(s)
+
+
+# --------------------------------------------------------------------------
+# Parsing and rendering one option's value
+# --------------------------------------------------------------------------
+
+def _enum_error(option: Option) -> str:
+    names = ", ".join(name for name, _ in option.choices)
+    return ("argument(s) must be one of the following: " + names)[:255]  # Redis's 256-byte buffer
+
+
+def _parse_number(option: Option, text: str) -> int:
+    value = None
+    if option.kind == "memory":
+        value = memory_to_int(text)
+        if value is not None and not option.unsigned:
+            value = value - 2**64 if value > LLONG_MAX else value  # stored into a signed long long
+    if value is None and option.percent and len(text) > 1 and text.endswith("%"):
+        percent = string_to_int(text[:-1])
+        if percent is not None and percent >= 0:
+            value = -percent  # a percentage is stored negated
+    if value is None and option.kind == "octal":
+        number, whole, overflow = c_strtoll(text, 8)
+        value = number if whole and not overflow else None
+    if value is None and option.kind == "int":
+        value = string_to_int(text)
+    if value is None:
+        raise _Invalid({"int": "argument couldn't be parsed into an integer",
+                        "octal": "argument couldn't be parsed as an octal number"}.get(
+            option.kind, "argument must be a memory or percent value" if option.percent
+            else "argument must be a memory value"))
+    if option.unsigned:
+        value %= 2**64  # C compares unsigned types as unsigned: -1 is huge
+        if not option.low <= value <= option.high:
+            fmt = "o" if option.kind == "octal" else "d"
+            raise _Invalid(f"argument must be between {option.low:{fmt}} and "
+                           f"{option.high:{fmt}} inclusive")
+    elif option.percent and value < 0:
+        if value < option.low:
+            raise _Invalid(f"percentage argument must be less or equal to {-option.low}")
+    elif not option.low <= value <= option.high:
+        raise _Invalid(f"argument must be between {option.low} and {option.high} inclusive")
+    return value
+
+
+def _parse_enum(option: Option, words: list[str]):
+    multi = option.kind == "flags"
+    if not words or (not multi and len(words) != 1):
+        raise _Invalid(_enum_error(option))
+    value = 0
+    for word in words:
+        matches = [v for name, v in option.choices if name == _ascii_lower(word)]
+        if not matches:
+            raise _Invalid(_enum_error(option))
+        value |= matches[0]
+    # A plain enum is kept as its canonical (first) name; flags as a bit mask.
+    return value if multi else next(name for name, v in option.choices if v == value)
+
+
+def _render_flags(option: Option, value: int) -> str:
+    names, unmatched = [], value
+    for name, bits in option.choices:
+        if bits == value:
+            return name
+        if bits and bits == unmatched & bits:
+            names.append(name)
+            unmatched &= ~bits
+    return " ".join(names) if names and not unmatched else "unknown"
+
+
+def _parse_output_buffer_limits(words: list[str], current: dict) -> dict:
+    if len(words) % 4:
+        raise _Invalid("Wrong number of arguments in buffer limit configuration.")
+    limits = dict(current)
+    for i in range(0, len(words), 4):
+        name = {"replica": "slave"}.get(_ascii_lower(words[i]), _ascii_lower(words[i]))
+        if name not in CLIENT_CLASSES:  # 'master' is a client class but has no limits
+            raise _Invalid("Invalid client class specified in buffer limit configuration.")
+        hard, soft = memory_to_int(words[i + 1]), memory_to_int(words[i + 2])
+        seconds, whole, _ = c_strtoll(words[i + 3])
+        seconds = _c_int(seconds)
+        if hard is None or soft is None or seconds < 0 or not whole:
+            raise _Invalid("Error in hard, soft or soft_seconds setting in buffer limit configuration.")
+        limits[name] = (hard, soft, seconds)
+    return limits
+
+
+def _parse_oom_values(words: list[str]) -> tuple:
+    if len(words) != 3:
+        raise _Invalid("wrong number of arguments")
+    values = []
+    for word in words:
+        value, whole, _ = c_strtoll(word)
+        if not whole or not -2000 <= value <= 2000:
+            raise _Invalid("Invalid oom-score-adj-values, elements must be between -2000 and 2000.")
+        values.append(value)
+    return tuple(values)
+
+
+def _parse_notify(words: list[str]) -> int:
+    if len(words) != 1:
+        raise _Invalid("wrong number of arguments")
+    flags = 0
+    for char in words[0]:
+        if char == "A":
+            flags |= NOTIFY_ALL
+        elif char in NOTIFY_CLASSES or char in NOTIFY_TARGETS:
+            flags |= NOTIFY_CLASSES.get(char) or NOTIFY_TARGETS[char]
+        else:
+            raise _Invalid("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
+    return flags
+
+
+def _render_notify(flags: int) -> str:
+    if flags & NOTIFY_ALL == NOTIFY_ALL:
+        text = "A"
+    else:
+        text = "".join(char for char, bit in NOTIFY_CLASSES.items() if flags & bit)
+    return text + "".join(char for char, bit in NOTIFY_TARGETS.items() if flags & bit)
+
+
+def _parse_bind(words: list[str]) -> list[str]:
+    if len(words) > BIND_MAX:
+        raise _Invalid("Too many bind addresses specified.")
+    return [] if words == [""] else list(words)
+
+
+def _parse_replicaof(words: list[str]):
+    if len(words) != 2:
+        raise _Invalid("wrong number of arguments")
+    host, port = words
+    if _ascii_lower(host) == "no" and _ascii_lower(port) == "one":
+        return None
+    number, whole, _ = c_strtoll(port)
+    if not whole or not 0 <= number <= 65535:
+        raise _Invalid("Invalid master port")
+    return (host, number)
+
+
+def _parse_percentiles(words: list[str]) -> list[float]:
+    if words == [""]:
+        return []
+    values = []
+    for word in words:
+        value = string_to_double(word)
+        if value is None:
+            raise _Invalid("Invalid latency-tracking-info-percentiles parameters")
+        if not 0.0 <= value <= 100.0:
+            raise _Invalid("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
+        values.append(value)
+    return values
+
+
+def _render_double(value: float) -> str:
+    text = f"{value:f}"  # printf %f, then trailing zeros (and a bare '.') dropped
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _render(option: Option, value) -> str:
+    """How CONFIG GET shows a typed value."""
+    kind = option.kind
+    if kind == "bool":
+        return "yes" if value else "no"
+    if kind in ("int", "memory"):
+        return f"{-value}%" if option.percent and value < 0 else str(value)
+    if kind == "octal":
+        return f"{value:o}"
+    if kind == "flags":
+        return _render_flags(option, value)
+    if kind == "save":
+        return " ".join(f"{seconds} {changes}" for seconds, changes in value)
+    if kind == "client-output-buffer-limit":
+        return " ".join(f"{name} {value[name][0]} {value[name][1]} {value[name][2]}"
+                        for name in CLIENT_CLASSES)
+    if kind == "oom-score-adj-values":
+        return " ".join(map(str, value))
+    if kind == "notify-keyspace-events":
+        return _render_notify(value)
+    if kind == "bind":
+        return " ".join(value)
+    if kind == "replicaof":
+        return f"{value[0]} {value[1]}" if value else ""
+    if kind == "latency-tracking-info-percentiles":
+        return " ".join(map(_render_double, value))
+    return value  # enum, string, dir
+
+
+def expand_proc_title_template(template: str, title: str, config: Config) -> str | None:
+    """The process title for `template`, or None if it is malformed or names an
+    unknown variable ({{ is a literal brace)."""
+    port, tls_port = config["port"], config["tls-port"]
+    bind, socket = config["bind"], config["unixsocket"]
+    mode = "[cluster]" if config["cluster-enabled"] else ""
+    variables = {
+        "title": title,
+        "listen-addr": (f"{bind[0] if bind else '*'}:{port or tls_port}" if port or tls_port
+                        else f"unixsocket:{socket or '(null)'}"),
+        "server-mode": mode,
+        "config-file": config.config_file or "-",
+        "port": str(port), "tls-port": str(tls_port), "unixsocket": socket,
+    }
+    out, i = [], 0
+    while i < len(template):
+        brace = template.find("{", i)
+        if brace < 0:
+            out.append(template[i:])
+            break
+        out.append(template[i:brace])
+        if brace + 1 == len(template):
+            return None
+        if template[brace + 1] == "{":
+            out.append("{")
+            i = brace + 2
+            continue
+        end = template.find("}", brace + 1)
+        if end < 0 or template[brace + 1:end] not in variables:
+            return None
+        out.append(variables[template[brace + 1:end]])
+        i = end + 1
+    return "".join(out).strip(" ")
+
+
+# --------------------------------------------------------------------------
+# The configuration of one server
+# --------------------------------------------------------------------------
+
+# Special options CONFIG SET always counts as changed (their setters report so).
+_ALWAYS_CHANGED = {"dir", "save", "client-output-buffer-limit", "notify-keyspace-events", "bind",
+                   "replicaof", "latency-tracking-info-percentiles"}
+
+USAGE = """\
+Usage: ./redis-server [/path/to/redis.conf] [options] [-]
+       ./redis-server - (read config from stdin)
+       ./redis-server -v or --version
+       ./redis-server -h or --help
+       ./redis-server --test-memory <megabytes>
+       ./redis-server --check-system
+
+Examples:
+       ./redis-server (run the server with default conf)
+       echo 'maxmemory 128mb' | ./redis-server -
+       ./redis-server /etc/redis/6379.conf
+       ./redis-server --port 7777
+       ./redis-server --port 7777 --replicaof 127.0.0.1 8888
+       ./redis-server /etc/myredis.conf --loglevel verbose -
+       ./redis-server /etc/myredis.conf --loglevel verbose
+
+Sentinel mode:
+       ./redis-server /etc/sentinel.conf --sentinel
+"""
+VERSION_LINE = f"Redis server v={REDIS_VERSION} sha=00000000:0 malloc=libc bits=64 build=0\n"
+
+
+def _text(word: bytes) -> str:
+    return word.decode("utf-8", "surrogateescape")
+
+
+def _bytes(word) -> bytes:
+    return word if isinstance(word, bytes) else os.fsencode(word)
+
+
+def _clamp_hz(config: Config, name: str) -> None:
+    # hz is a hint: out-of-range values are accepted and then capped.
+    config._values["hz"] = min(max(config._values["hz"], 1), 500)
+
+
+class Config:
+    """Every option's typed value, plus what the config file said besides options.
+
+    Attributes besides the options:
+      config_file       absolute path of the config file given on the command line, or None
+      read_stdin        True when the config was also read from stdin ('-')
+      renamed_commands  [(old, new)] from rename-command ('' new name: command removed)
+      users             [[word, ...]] the words of each `user` line, in order
+      modules           [(path, [arg, ...])] from loadmodule
+      module_configs    {name: value} for `module.option value` lines
+    """
+
+    def __init__(self):
+        self._values = {option.name: option.default for option in OPTIONS}
+        self._values["dir"] = os.getcwd()
+        self._callbacks: dict[str, list] = {}
+        self._reading_config_file = False
+        self._save_loaded = False  # Redis forgets the default save points at the first `save` line
+        self._command_overlay: dict[str, bool] = {}
+        self.config_file: str | None = None
+        self.read_stdin = False
+        self.renamed_commands: list[tuple[str, str]] = []
+        self.users: list[list[str]] = []
+        self.modules: list[tuple[str, list[str]]] = []
+        self.module_configs: dict[str, str] = {}
+        self.on_change("hz", _clamp_hz)
+
+    # --- reading values
+
+    def __getitem__(self, name: str):
+        """The typed value of an option (by name or alias): int for numbers and
+        memory sizes (maxmemory-clients: -N means N%), bool, str for strings
+        and enums (flag enums as rendered, e.g. "nosave now"), [(seconds,
+        changes)] for save, [str] for bind, (host, port) or None for replicaof,
+        {class: (hard, soft, seconds)} for client-output-buffer-limit, (3 ints)
+        for oom-score-adj-values, [float] for latency-tracking-info-percentiles,
+        an int of NOTIFY_* bits for notify-keyspace-events."""
+        option = find_option(name)
+        if option is None:
+            raise KeyError(name)
+        value = self._values[option.name]
+        return _render_flags(option, value) if option.kind == "flags" else value
+
+    def render(self, name: str) -> str:
+        """The value as CONFIG GET shows it."""
+        option = find_option(name)
+        if option is None:
+            raise KeyError(name)
+        return _render(option, self._values[option.name])
+
+    def assign(self, name: str, value) -> None:
+        """Store a typed value directly, without checks or callbacks: for the
+        server's own changes (REPLICAOF changes replicaof, for example)."""
+        self._values[find_option(name).name] = value
+
+    def protected_action_allowed(self, name: str, client_is_local: bool) -> bool:
+        """For enable-protected-configs, enable-debug-command, enable-module-command."""
+        value = self[name]
+        return value == "yes" or (value == "local" and client_is_local)
+
+    # --- CONFIG GET
+
+    def get(self, patterns: list) -> dict[str, str]:
+        """CONFIG GET: {name: value} for every option matching a pattern. A
+        pattern without * ? [ is an exact, case-insensitive lookup that
+        answers under the name as asked (and may name a hidden option).
+        Aliases match patterns like any name."""
+        found: dict[str, tuple[str, Option]] = {}  # lower-case name -> (name shown, option)
+        for pattern in patterns:
+            pattern = _text(_bytes(pattern))
+            if not any(c in pattern for c in "[*?"):
+                option = find_option(pattern)
+                if option and _ascii_lower(pattern) not in found:
+                    found[_ascii_lower(pattern)] = (pattern, option)
+                continue
+            for name, option in _BY_NAME.items():
+                if HIDDEN not in option.flags and name not in found and \
+                        glob_match(_bytes(pattern), name.encode(), nocase=True):
+                    found[name] = (name, option)
+        return {shown: _render(option, self._values[option.name]) for shown, option in found.values()}
+
+    # --- CONFIG SET
+
+    def on_change(self, name: str, callback) -> None:
+        """Call callback(config, name) after a CONFIG SET that changed option
+        `name`. A callback registered for several options runs once per CONFIG
+        SET. It may raise ConfigApplyError to undo the whole CONFIG SET."""
+        self._callbacks.setdefault(find_option(name).name, []).append(callback)
+
+    def set(self, pairs: list, *, client_is_local: bool = False, loading: bool = False) -> None:
+        """CONFIG SET name value [name value ...]: all or nothing.
+        Raises ConfigSetError with Redis's error reply."""
+        def failed(name, reason):
+            return ConfigSetError(f"ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}")
+
+        chosen: list[tuple[Option, str, str]] = []  # (option, registered name used, value)
+        for name, value in pairs:
+            name, value = _text(_bytes(name)), _text(_bytes(value))
+            option = find_option(name)
+            if option is None:
+                raise ConfigSetError(f"ERR Unknown option or number of arguments for CONFIG SET - '{name}'")
+            if IMMUTABLE in option.flags:
+                raise failed(name, "can't set immutable config")
+            if PROTECTED in option.flags and \
+                    not self.protected_action_allowed("enable-protected-configs", client_is_local):
+                raise failed(name, "can't set protected config")
+            if loading and DENY_LOADING in option.flags:
+                raise ConfigSetError("LOADING Redis is loading the dataset in memory")
+            registered = _ascii_lower(name)  # an alias is a separate entry: alias + name is no duplicate
+            if any(registered == used for _, used, _ in chosen):
+                raise failed(name, "duplicate parameter")
+            chosen.append((option, registered, value))
+
+        before = dict(self._values)
+        changed: list[tuple[Option, str]] = []
+        for option, registered, value in chosen:
+            words = value.split(" ") if value else []  # several words: split on single spaces
+            try:
+                new = self._parse(option, words if MULTI_ARG in option.flags else [value])
+            except _Invalid as reason:
+                self._values = before
+                raise failed(registered, reason) from None
+            old, self._values[option.name] = self._values[option.name], new
+            if new != old or option.kind in _ALWAYS_CHANGED or VOLATILE in option.flags:
+                changed.append((option, registered))
+
+        ran: list = []
+        for option, registered in changed:
+            for callback in self._callbacks.get(option.name, []):
+                if callback in ran:
+                    continue
+                ran.append(callback)
+                try:
+                    callback(self, option.name)
+                except ConfigApplyError as reason:
+                    self._values = before
+                    self._rerun(ran)
+                    raise failed(registered, reason) from None
+
+    def _rerun(self, callbacks) -> None:
+        # Re-apply the restored values; like Redis, errors here can only be logged.
+        for callback in callbacks:
+            try:
+                callback(self, None)
+            except ConfigApplyError:
+                pass
+
+    # --- parsing one option's words
+
+    def _parse(self, option: Option, words: list[str]):
+        """The new typed value of `option` from its words, or _Invalid."""
+        kind = option.kind
+        if kind == "bool":
+            word = _ascii_lower(words[0])
+            if word not in ("yes", "no"):
+                raise _Invalid("argument must be 'yes' or 'no'")
+            value = word == "yes"
+        elif kind in ("int", "memory", "octal"):
+            value = _parse_number(option, words[0])
+        elif kind in ("enum", "flags"):
+            value = _parse_enum(option, words)
+        elif kind == "string":
+            value = words[0]
+        elif kind == "save":
+            value = self._parse_save(words)
+        elif kind == "dir":
+            value = self._parse_dir(words)
+        elif kind == "client-output-buffer-limit":
+            value = _parse_output_buffer_limits(words, self._values[option.name])
+        elif kind == "oom-score-adj-values":
+            value = _parse_oom_values(words)
+        elif kind == "notify-keyspace-events":
+            value = _parse_notify(words)
+        elif kind == "bind":
+            value = _parse_bind(words)
+        elif kind == "replicaof":
+            value = _parse_replicaof(words)
+        else:
+            value = _parse_percentiles(words)
+        error = option.check(value, self) if option.check else None
+        if error:
+            raise _Invalid(error)
+        return value
+
+    def _parse_save(self, words: list[str]) -> list[tuple[int, int]]:
+        cleared = words == [""]  # `save ""`: no save points
+        if cleared:
+            words = []
+        numbers = [c_strtoll(word) for word in words]
+        if len(words) % 2 or any(not whole or value < (1 if i % 2 == 0 else 0)
+                                 for i, (value, whole, _) in enumerate(numbers)):
+            raise _Invalid("Invalid save parameters")
+        points = [(numbers[i][0], _c_int(numbers[i + 1][0])) for i in range(0, len(numbers), 2)]
+        # In a config file, save lines add up (the defaults go at the first one);
+        # CONFIG SET replaces them.
+        keep = self._reading_config_file and self._save_loaded and not cleared
+        if self._reading_config_file:
+            self._save_loaded = True
+        return (self._values["save"] if keep else []) + points
+
+    def _parse_dir(self, words: list[str]) -> str:
+        if len(words) != 1:
+            raise _Invalid("wrong number of arguments")
+        # Redis chdir()s; we only resolve and check, the server changes directory.
+        try:
+            if words[0] == "":
+                raise FileNotFoundError(errno.ENOENT, "")
+            path = self._path(words[0])
+            mode = os.stat(path).st_mode
+            if not stat.S_ISDIR(mode):
+                raise NotADirectoryError(errno.ENOTDIR, "")
+            if not os.access(path, os.X_OK):
+                raise PermissionError(errno.EACCES, "")
+        except OSError as error:
+            raise _Invalid(os.strerror(error.errno)) from None
+        return os.path.realpath(path)
+
+    def _path(self, path: str) -> str:
+        """A path as Redis opens it: relative to `dir` (Redis's working directory)."""
+        return os.path.join(self._values["dir"], path)
+
+    # --- command line and config files
+
+    @classmethod
+    def from_argv(cls, argv: list, *, stdin=None, command_exists=None, check_user=None) -> Config:
+        """The configuration redis-server would run with, given the words after
+        the program name. Raises StartupExit for -v/-h and friends, and
+        ConfigError for anything redis-server refuses.
+
+        stdin: binary file read for '-' (default sys.stdin.buffer).
+        command_exists(name) -> bool: lets rename-command refuse unknown names.
+        check_user(words) -> error text or None: validates `user` lines."""
+        config = cls()
+        config._load_argv([_bytes(word) for word in argv], stdin, command_exists, check_user)
+        return config
+
+    def _load_argv(self, argv: list[bytes], stdin, command_exists, check_user) -> None:
+        if not argv:
+            return
+        first = argv[0]
+        if first in (b"-v", b"--version"):
+            raise StartupExit(VERSION_LINE, 0, "stdout")
+        if first in (b"--help", b"-h"):
+            raise StartupExit(USAGE, 1)
+        if first == b"--test-memory":
+            if len(argv) != 2:
+                raise StartupExit("Please specify the amount of memory to test in megabytes.\n"
+                                  "Example: ./redis-server --test-memory 4096\n\n", 1)
+            raise StartupExit("--test-memory is not supported by the reference server\n", 1)
+        if first == b"--check-system":
+            raise StartupExit("--check-system is not supported by the reference server\n", 1)
+        if b"--sentinel" in argv:
+            raise StartupExit("Sentinel mode is not supported by the reference server\n", 1)
+
+        # The options become config lines appended after the file: "--port 7000"
+        # gives `port "7000"`. A name without a value yet makes the next word its
+        # value even if it starts with "--"; a valueless --save means --save "".
+        index, options, expecting_name = 0, b"", True
+        if not first.startswith(b"-"):
+            self.config_file = _absolute_path(_text(first))
+            index = 1
+        while index < len(argv):
+            word = argv[index]
+            last = index == len(argv) - 1
+            if word == b"-" and (index == 0 or last):
+                self.read_stdin = True
+            elif expecting_name and word.startswith(b"--"):
+                options += (b"\n" if options else b"") + word[2:] + b" "
+                words = split_args(word)
+                expecting_name = not (words is not None and len(words) == 1)
+                if not expecting_name and _ascii_lower(_text(word)) == "--save":
+                    if not last and argv[index + 1].startswith(b"--"):
+                        options += b'""'
+                        expecting_name = True
+                    elif last:
+                        options += b'""'
+            else:
+                options += repr_arg(word) + b" "
+                expecting_name = True
+            index += 1
+
+        text = b""
+        if self.config_file is not None:
+            text += self._read_config_file(self.config_file)
+        if self.read_stdin:
+            text += (stdin or sys.stdin.buffer).read()
+        self._load_text(text + b"\n" + options, command_exists, check_user)
+
+    def _read_config_file(self, name: str) -> bytes:
+        try:
+            with open(self._path(name), "rb") as file:
+                return file.read()
+        except OSError as error:
+            raise ConfigError(f"Fatal error, can't open config file '{name}': "
+                              f"{os.strerror(error.errno)}", logged=True) from None
+
+    def _load_text(self, text: bytes, command_exists, check_user) -> None:
+        """Apply config-file text line by line (config.c loadServerConfigFromString)."""
+        self._reading_config_file = True
+        for number, line in enumerate(text.split(b"\n"), 1):
+            line = line.strip(b" \t\r\n")
+            if not line or line.startswith(b"#"):
+                continue
+            words = split_args(line)
+            try:
+                if words is None:
+                    raise _Invalid("Unbalanced quotes in configuration line")
+                if words:
+                    self._directive(_ascii_lower(_text(words[0])), words[1:], command_exists, check_user)
+            except _Invalid as reason:
+                raise ConfigError(str(reason), number, _text(line)) from None
+
+        if self["logfile"]:
+            try:  # Redis opens (so creates) the log file now, to fail early
+                open(self._path(self["logfile"]), "a").close()
+            except OSError as error:
+                raise ConfigError(f"Can't open the log file: {os.strerror(error.errno)}") from None
+        if self["cluster-enabled"] and self["replicaof"]:
+            raise ConfigError("replicaof directive not allowed in cluster mode")
+        _clamp_hz(self, "hz")
+        self._reading_config_file = False  # also after an include: later save lines then replace
+
+    def _directive(self, name: str, args: list[bytes], command_exists, check_user) -> None:
+        option = find_option(name)
+        if option:
+            words = [_text(arg) for arg in args]
+            if MULTI_ARG not in option.flags and len(words) != 1:
+                raise _Invalid("wrong number of arguments")
+            if MULTI_ARG in option.flags and len(words) == 1 and words[0]:
+                # One quoted word holds them all: --save "900 1 300 10"
+                words = [_text(word) for word in split_args(args[0]) or []]
+            self._values[option.name] = self._parse(option, words)
+        elif _DEPRECATED_DIRECTIVES.get(name) == len(args) + 1:
+            pass
+        elif name == "include" and len(args) == 1:
+            self._include(_text(args[0]), command_exists, check_user)
+        elif name == "rename-command" and len(args) == 2:
+            self._rename_command(_text(args[0]), _text(args[1]), command_exists)
+        elif name == "user" and args:
+            words = [_text(arg) for arg in args]
+            error = check_user(words) if check_user else None
+            if error:
+                raise _Invalid(error)
+            self.users.append(words)
+        elif name == "loadmodule" and args:
+            self.modules.append((_text(args[0]), [_text(arg) for arg in args[1:]]))
+        elif "." in name:
+            if not args:
+                raise _Invalid("Module config specified without value")
+            self.module_configs[name] = " ".join(_text(arg) for arg in args)
+        elif name == "sentinel":
+            if args:
+                raise _Invalid("sentinel directive while not in sentinel mode")
+        else:
+            raise _Invalid("Bad directive or wrong number of arguments")
+
+    def _include(self, pattern: str, command_exists, check_user) -> None:
+        if any(c in pattern for c in "*?["):
+            # A pattern that matches nothing is fine: an empty conf.d is no error.
+            names = sorted(glob.glob(pattern, root_dir=self._values["dir"]))
+            text = b"".join(self._read_config_file(name) for name in names)
+        else:
+            text = self._read_config_file(pattern)
+        self._load_text(text, command_exists, check_user)
+
+    def _rename_command(self, old: str, new: str, command_exists) -> None:
+        def exists(name):
+            name = _ascii_lower(name)
+            return self._command_overlay.get(name, command_exists is None or command_exists(name))
+
+        if command_exists is not None and not exists(old):
+            raise _Invalid("No such command in rename-command")
+        self._command_overlay[_ascii_lower(old)] = False
+        if new:
+            if command_exists is not None and exists(new):
+                raise _Invalid("Target command name already exists")
+            self._command_overlay[_ascii_lower(new)] = True
+        self.renamed_commands.append((old, new))
+
+
+def _absolute_path(path: str) -> str:
+    """util.c getAbsolutePath: join to the working directory, folding leading '../'."""
+    path = path.strip(" \r\n\t")
+    if path.startswith("/"):
+        return path
+    base = os.getcwd().rstrip("/") + "/"
+    while path.startswith("../"):
+        path = path[3:]
+        if len(base) > 1:
+            base = base[:base.rstrip("/").rfind("/") + 1]
+    return base + path

@@ -1,0 +1,120 @@
+"""From an argv to a reply: the command table and the checks Redis makes before a handler runs.
+
+The table is built once at start-up from the loaded spec: each declared command (and
+subcommand) gets its handler from `reference.commands` and an argument matcher compiled from its
+declared argument tree. A declared command without a handler, or a handler without a
+declaration, stops the server from starting: what COMMAND lists is what the server serves.
+
+Checks in Redis's order (processCommand in server.c): known command, known subcommand, arity,
+authentication; then the matcher turns argv into named arguments and the handler runs.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import spec
+from reference import commands
+from reference.matcher import MatchError, Rules, compile_matcher
+from reference.protocol import ErrorReply
+from reference.values import ValueError_
+
+
+class CommandError(Exception):
+    """Raised by a handler: the message is the whole error reply, e.g. 'ERR syntax error'."""
+
+
+WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
+
+
+@dataclass
+class Command:
+    spec: spec.CommandSpec
+    handler: object            # handler(client, args) -> reply
+    match: object              # argv[first_arg:] -> Args
+    first_arg: int             # 1 for a command, 2 for a subcommand
+    flags: frozenset[str]
+    subcommands: dict[bytes, Command]
+    calls: int = 0
+    usec: int = 0
+    rejected_calls: int = 0
+    failed_calls: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+def build_table(table: dict[str, spec.CommandSpec] | None = None) -> dict[bytes, Command]:
+    """Lowercase command name -> Command, every declared command paired with its handler."""
+    table = spec.load() if table is None else table
+    registered = commands.load_handlers()
+    used = set()
+
+    partial = os.environ.get("REDSPEC_PARTIAL") == "1"  # TEMPORARY while families are written
+
+    def make(command_spec: spec.CommandSpec, first_arg: int) -> Command | None:
+        subs = {name.encode(): make(sub, 2) for name, sub in command_spec.subcommands.items()}
+        subs = {name: sub for name, sub in subs.items() if sub is not None}
+        entry = registered.get(command_spec.name)
+        if entry is None and not command_spec.container:
+            if partial:
+                return None
+            raise RuntimeError(f"{command_spec.name} is declared in spec/ but has no handler")
+        used.add(command_spec.name)
+        handler, raw = entry if entry is not None else (None, frozenset())
+        rules = Rules(raw=raw, combinable=command_spec.combinable, bad_values=command_spec.bad_values,
+                      unknown_option=command_spec.unknown_option)
+        return Command(spec=command_spec, handler=handler,
+                       match=compile_matcher(command_spec.parse_arguments, rules),
+                       first_arg=first_arg, flags=frozenset(command_spec.flags), subcommands=subs)
+
+    result = {name.encode(): make(command_spec, 1) for name, command_spec in table.items()}
+    result = {name: command for name, command in result.items() if command is not None}
+    unused = set(registered) - used
+    if unused:
+        raise RuntimeError(f"handlers without a declaration in spec/: {sorted(unused)}")
+    return result
+
+
+def _quoted(text: bytes) -> str:
+    return text.decode("utf-8", "replace")
+
+
+def unknown_command_error(argv: list[bytes]) -> str:
+    # The message quotes the name (at most 128 bytes) and the arguments that fit in 128 bytes.
+    args = ""
+    room = 128
+    for arg in argv[1:]:
+        if room <= 0:
+            break
+        piece = arg[:room]
+        args += f"'{_quoted(piece)}' "
+        room -= len(piece)
+    return f"ERR unknown command '{_quoted(argv[0][:128])}', with args beginning with: {args}"
+
+
+def lookup(table: dict[bytes, Command], argv: list[bytes]) -> Command | str:
+    """The Command for argv, or the error reply text if there is none or arity is wrong."""
+    command = table.get(argv[0].lower())
+    if command is None:
+        return unknown_command_error(argv)
+    if command.subcommands and len(argv) >= 2:
+        sub = command.subcommands.get(argv[1].lower())
+        if sub is None:
+            return (f"ERR unknown subcommand '{_quoted(argv[1][:128])}'. "
+                    f"Try {command.spec.display_name} HELP.")
+        command = sub
+    arity = command.spec.arity
+    if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
+        return f"ERR wrong number of arguments for '{command.name}' command"
+    return command
+
+
+def run(command: Command, client, argv: list[bytes]):
+    """Match the arguments and run the handler; errors become error replies."""
+    try:
+        args = command.match(argv[command.first_arg:])
+        return command.handler(client, args)
+    except (CommandError, MatchError, ValueError_) as error:
+        return ErrorReply(error.args[0])

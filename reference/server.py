@@ -1,0 +1,346 @@
+"""The server: one thread, one `selectors` loop, commands executed one at a time in arrival order.
+
+Each loop turn reads what readable clients sent, parses and executes every complete command
+they hold (so a pipeline is answered in one write), writes the replies, and runs the cron when
+it is due (active expiry, idle-client timeouts) `hz` times a second. Signals (SIGTERM, SIGINT)
+only set a flag and wake the loop through a self-pipe; shutdown happens between commands.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import selectors
+import signal
+import socket
+import sys
+import time
+
+from reference.dispatch import build_table, lookup, run
+from reference.keyspace import Keyspace
+from reference.protocol import ErrorReply, ProtocolError, RequestParser, encode
+
+VERSION = "7.0.15"
+
+NOAUTH = "NOAUTH Authentication required."
+DEBUG_NOT_ALLOWED = (
+    "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
+    "you can run it from a local connection, otherwise you need to set this option in the "
+    "configuration file, and then restart the server.")
+
+READ_CHUNK = 64 * 1024
+
+
+class Client:
+    """One connection and its per-connection state (what CLIENT LIST shows)."""
+
+    def __init__(self, server: Server, sock: socket.socket, client_id: int, addr: str, laddr: str):
+        self.server = server
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.id = client_id
+        self.addr = addr
+        self.laddr = laddr
+        self.parser = RequestParser(server.config["proto-max-bulk-len"])
+        self.out: list[bytes] = []
+        self.protocol = 2
+        self.db_index = 0
+        self.db = server.keyspace[0]
+        self.name: bytes = b""
+        self.authenticated = not server.config["requirepass"]
+        self.parser.authenticated = self.authenticated
+        self.created = time.time()
+        self.last_interaction = self.created
+        self.last_command = "NULL"
+        self.close_after_reply = False
+        self.closed = False
+        self.writing = False  # registered for EVENT_WRITE
+
+    def select(self, index: int) -> None:
+        self.db_index = index
+        self.db = self.server.keyspace[index]
+
+    def reply(self, value) -> None:
+        self.out.append(encode(value, self.protocol))
+
+
+class Server:
+    def __init__(self, config):
+        self.config = config
+        self.keyspace = Keyspace(config["databases"])
+        self.commands = build_table()
+        self.clients: dict[int, Client] = {}
+        self.next_client_id = 1
+        self.start_time = time.time()
+        self.stats = {
+            "total_connections_received": 0, "total_commands_processed": 0,
+            "rejected_connections": 0, "total_net_input_bytes": 0,
+            "total_net_output_bytes": 0, "total_error_replies": 0,
+            "unexpected_error_replies": 0,
+        }
+        self.selector = selectors.DefaultSelector()
+        self.listeners: list[socket.socket] = []
+        self.stopping = False
+        self.exit_code = 0
+        self.active_expire_enabled = True
+        self._wakeup_r, self._wakeup_w = socket.socketpair()
+
+    # --- logging -----------------------------------------------------------------------
+
+    def log(self, message: str, level: str = "notice") -> None:
+        levels = ("debug", "verbose", "notice", "warning")
+        if levels.index(level) < levels.index(self.config["loglevel"]):
+            return
+        now = time.time()
+        stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(now)) + f".{int(now * 1000) % 1000:03d}"
+        mark = {"debug": ".", "verbose": "-", "notice": "*", "warning": "#"}[level]
+        line = f"{os.getpid()}:M {stamp} {mark} {message}\n"
+        logfile = self.config["logfile"]
+        if logfile:
+            with open(logfile, "a") as f:
+                f.write(line)
+        else:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+
+    # --- start-up ----------------------------------------------------------------------
+
+    def listen(self) -> None:
+        port = self.config["port"]
+        if port == 0:
+            return
+        for address in self.config["bind"]:
+            optional = address.startswith("-")
+            host = address.lstrip("-")
+            if host == "*":
+                host = "0.0.0.0"
+            elif host == "::*":
+                host = "::"
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind((host, port))
+            except OSError as error:
+                sock.close()
+                if optional and error.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT,
+                                                errno.EPROTONOSUPPORT, errno.ESOCKTNOSUPPORT,
+                                                errno.EPFNOSUPPORT, errno.EINVAL):
+                    continue
+                self.log(f"Warning: Could not create server TCP listening socket {address.lstrip('-')}:{port}: "
+                         f"bind: {os.strerror(error.errno)}", "warning")
+                self.log(f"Failed listening on port {port} (TCP), aborting.", "warning")
+                raise SystemExit(1)
+            sock.listen(self.config["tcp-backlog"])
+            sock.setblocking(False)
+            self.selector.register(sock, selectors.EVENT_READ, None)
+            self.listeners.append(sock)
+
+    def serve_forever(self) -> int:
+        self.listen()
+        signal.set_wakeup_fd(self._wakeup_w.fileno(), warn_on_full_buffer=False)
+        self._wakeup_r.setblocking(False)
+        self.selector.register(self._wakeup_r, selectors.EVENT_READ, "wakeup")
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._on_signal)
+        self.log(f"Server initialized")
+        self.log(f"Ready to accept connections")
+        next_cron = time.monotonic()
+        period = 1.0 / self.config["hz"]
+        while not self.stopping:
+            timeout = max(0.0, next_cron - time.monotonic())
+            for key, mask in self.selector.select(timeout):
+                owner = key.data
+                if owner is None:
+                    self._accept(key.fileobj)
+                elif owner == "wakeup":
+                    try:
+                        self._wakeup_r.recv(4096)
+                    except BlockingIOError:
+                        pass
+                else:
+                    if mask & selectors.EVENT_READ and not owner.closed:
+                        self._read(owner)
+                    if mask & selectors.EVENT_WRITE and not owner.closed:
+                        self._flush(owner)
+            if time.monotonic() >= next_cron:
+                self.cron()
+                period = 1.0 / self.config["hz"]
+                next_cron = time.monotonic() + period
+        return self.finish_shutdown()
+
+    def _on_signal(self, signum, frame) -> None:
+        name = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
+        self.log(f"Received {name} scheduling shutdown...", "warning")
+        self.stopping = True
+
+    def finish_shutdown(self) -> int:
+        self.log("User requested shutdown...", "warning")
+        for client in list(self.clients.values()):
+            self.close_client(client)
+        for sock in self.listeners:
+            sock.close()
+        self.log("Redis is now ready to exit, bye bye...", "warning")
+        return self.exit_code
+
+    # --- connections -------------------------------------------------------------------
+
+    def _accept(self, listener: socket.socket) -> None:
+        for _ in range(1000):  # drain the backlog, as Redis accepts up to 1000 per event
+            try:
+                sock, peer = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.stats["total_connections_received"] += 1
+            if len(self.clients) >= self.config["maxclients"]:
+                self.stats["rejected_connections"] += 1
+                try:
+                    sock.send(b"-ERR max number of clients reached\r\n")
+                finally:
+                    sock.close()
+                continue
+            local = sock.getsockname()
+            client = Client(self, sock, self.next_client_id, _address(peer), _address(local))
+            self.next_client_id += 1
+            self.clients[client.id] = client
+            self.selector.register(sock, selectors.EVENT_READ, client)
+
+    def close_client(self, client: Client) -> None:
+        if client.closed:
+            return
+        client.closed = True
+        self.clients.pop(client.id, None)
+        try:
+            self.selector.unregister(client.sock)
+        except (KeyError, ValueError):
+            pass
+        client.sock.close()
+
+    def _read(self, client: Client) -> None:
+        try:
+            data = client.sock.recv(READ_CHUNK)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self.close_client(client)
+            return
+        if not data:
+            self.close_client(client)
+            return
+        self.stats["total_net_input_bytes"] += len(data)
+        client.last_interaction = time.time()
+        client.parser.feed(data)
+        self.process_input(client)
+        self._flush(client)
+
+    def process_input(self, client: Client) -> None:
+        parser = client.parser
+        while not client.close_after_reply and not client.closed:
+            try:
+                argv = parser.next_command()
+            except ProtocolError as error:
+                client.out.append(b"-ERR %s\r\n" % str(error).encode())
+                self.stats["total_error_replies"] += 1
+                client.close_after_reply = True
+                return
+            if argv is None:
+                return
+            self.execute(client, argv)
+
+    def _flush(self, client: Client) -> None:
+        if client.closed:
+            return
+        if client.out:
+            data = client.out[0] if len(client.out) == 1 else b"".join(client.out)
+            try:
+                sent = client.sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                self.close_client(client)
+                return
+            self.stats["total_net_output_bytes"] += sent
+            client.out = [data[sent:]] if sent < len(data) else []
+        if client.out:
+            if not client.writing:
+                self.selector.modify(client.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, client)
+                client.writing = True
+            return
+        if client.writing:
+            self.selector.modify(client.sock, selectors.EVENT_READ, client)
+            client.writing = False
+        if client.close_after_reply:
+            self.close_client(client)
+
+    # --- executing commands ------------------------------------------------------------
+
+    def execute(self, client: Client, argv: list[bytes]) -> None:
+        """Run one command and queue its reply on the client."""
+        self.keyspace.clock.tick()
+        command = lookup(self.commands, argv)
+        if isinstance(command, str):
+            self.stats["total_error_replies"] += 1
+            client.reply(ErrorReply(command))
+            return
+        if not client.authenticated and "no_auth" not in command.flags:
+            command.rejected_calls += 1
+            self.stats["total_error_replies"] += 1
+            client.reply(ErrorReply(NOAUTH))
+            return
+        if "protected" in command.flags and not self.protected_command_allowed(command, client):
+            command.rejected_calls += 1
+            self.stats["total_error_replies"] += 1
+            client.reply(ErrorReply(DEBUG_NOT_ALLOWED))
+            return
+        started = time.perf_counter()
+        reply = run(command, client, argv)
+        command.usec += int((time.perf_counter() - started) * 1_000_000)
+        command.calls += 1
+        self.stats["total_commands_processed"] += 1
+        client.last_command = command.name
+        if isinstance(reply, ErrorReply):
+            command.failed_calls += 1
+            self.stats["total_error_replies"] += 1
+        if reply is not NO_REPLY:
+            client.reply(reply)
+
+    def protected_command_allowed(self, command, client: Client) -> bool:
+        setting = self.config["enable-debug-command"]
+        if setting == "yes":
+            return True
+        if setting == "local":
+            return client.addr.startswith(("127.", "[::1]", "::1"))
+        return False
+
+    # --- periodic work -----------------------------------------------------------------
+
+    def cron(self) -> None:
+        self.keyspace.clock.tick()
+        if self.active_expire_enabled:
+            deadline = time.monotonic() + 0.025
+            for db in self.keyspace.dbs:
+                while db.expires and db.expire_some(20) > 5 and time.monotonic() < deadline:
+                    pass
+        timeout = self.config["timeout"]
+        if timeout:
+            idle_since = time.time() - timeout
+            for client in list(self.clients.values()):
+                if client.last_interaction < idle_since:
+                    self.close_client(client)
+
+
+class _NoReply:
+    """A handler's answer when the reply has been written already or is never sent."""
+
+
+NO_REPLY = _NoReply()
+
+
+def _address(sockaddr) -> str:
+    host, port = sockaddr[0], sockaddr[1]
+    return f"{host}:{port}"

@@ -1,0 +1,61 @@
+"""Numbers as Redis reads and writes them.
+
+Redis is strict where Python is lenient: an integer argument is an optional '-' and digits with
+no leading zero, no '+', no spaces, within a signed 64-bit range; a float argument is what C's
+strtod accepts (so 'inf', '1e3', '.5', hex floats) but not NaN and not surrounded by spaces.
+"""
+import math
+import re
+
+INTEGER_ERROR = "ERR value is not an integer or out of range"
+FLOAT_ERROR = "ERR value is not a valid float"
+
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+_INTEGER = re.compile(rb"-?[1-9][0-9]{0,19}|0")
+_FLOAT = re.compile(rb"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?)", re.I)
+_HEX_FLOAT = re.compile(rb"[+-]?0x(?:[0-9a-f]+\.?[0-9a-f]*|\.[0-9a-f]+)(?:p[+-]?[0-9]+)?", re.I)
+
+
+class ValueError_(Exception):
+    """A number argument that is not one; the message is the error reply."""
+
+
+def parse_int(raw: bytes, error: str = INTEGER_ERROR) -> int:
+    """Redis's string2ll: the exact decimal form of a signed 64-bit integer."""
+    if _INTEGER.fullmatch(raw) is None:
+        raise ValueError_(error)
+    value = int(raw)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError_(error)
+    return value
+
+
+def is_int(raw: bytes) -> bool:
+    """Would parse_int accept it (and would Redis store it as an int-encoded string)?"""
+    return _INTEGER.fullmatch(raw) is not None and INT64_MIN <= int(raw) <= INT64_MAX
+
+
+def parse_float(raw: bytes, error: str = FLOAT_ERROR) -> float:
+    """Redis's getDoubleFromObject: strtod over the whole string, no NaN, no spaces."""
+    if _FLOAT.fullmatch(raw):
+        return float(raw)
+    if _HEX_FLOAT.fullmatch(raw):
+        text = raw.decode()
+        sign = -1.0 if text.startswith("-") else 1.0
+        text = text.lstrip("+-")
+        if "p" not in text.lower():
+            text += "p0"
+        return sign * float.fromhex(text)
+    raise ValueError_(error)
+
+
+def format_float(value: float) -> bytes:
+    """A double as Redis's INCRBYFLOAT prints it: %.17Lg trimmed of trailing zeros, no exponent
+    for ordinary magnitudes."""
+    if math.isinf(value):
+        return b"inf" if value > 0 else b"-inf"
+    text = f"{value:.17f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return (text if text != "-0" else "0").encode()
