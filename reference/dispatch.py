@@ -64,7 +64,7 @@ def build_table(table: dict[str, spec.CommandSpec] | None = None) -> dict[bytes,
         used.add(command_spec.name)
         handler, raw = entry if entry is not None else (None, frozenset())
         rules = Rules(raw=raw, combinable=command_spec.combinable, bad_values=command_spec.bad_values,
-                      unknown_option=command_spec.unknown_option)
+                      unknown_option=command_spec.unknown_option, exclusive=command_spec.exclusive)
         return Command(spec=command_spec, handler=handler,
                        match=compile_matcher(command_spec.parse_arguments, rules),
                        first_arg=first_arg, flags=frozenset(command_spec.flags), subcommands=subs)

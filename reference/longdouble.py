@@ -32,7 +32,26 @@ _C_SPACE = b" \t\n\v\f\r"
 # is about 1.19e4932, the smallest subnormal about 3.6e-4951); checking them first keeps the
 # exact arithmetic away from numbers like 10**-(10**12).
 _DECIMAL_MAGNITUDE_LIMITS = (-4960, 4940)
-_BINARY_MAGNITUDE_LIMITS = (SMALLEST_QUANTUM - 2, OVERFLOW_EXPONENT + 1)
+_BINARY_MAGNITUDE_LIMITS = (SMALLEST_QUANTUM - 2, OVERFLOW_EXPONENT + 4)
+
+
+# Python refuses int <-> decimal text conversions beyond 4300 digits (sys.int_info), and these
+# numbers can have up to about 5000: convert in pieces below that size.
+_PIECE = 4000
+
+
+def _int_from_decimal(digits: bytes) -> int:
+    if len(digits) <= _PIECE:
+        return int(digits)
+    head, tail = digits[:-_PIECE], digits[-_PIECE:]
+    return _int_from_decimal(head) * 10 ** _PIECE + int(tail)
+
+
+def _decimal_from_int(number: int) -> str:
+    if number < 10 ** _PIECE:
+        return str(number)
+    head, tail = divmod(number, 10 ** _PIECE)
+    return _decimal_from_int(head) + str(tail).zfill(_PIECE)
 
 
 def round_to_long_double(exact: Fraction) -> Fraction | float:
@@ -83,7 +102,8 @@ def parse(text: bytes) -> Fraction | float | None:
         return None                                      # ERANGE, HUGE_VAL
     if magnitude < limits[0]:
         return None                                      # ERANGE, rounded to zero
-    exact = int(digits, base) * Fraction(scale_base) ** scale
+    mantissa = _int_from_decimal(digits) if base == 10 else int(digits, 16)
+    exact = mantissa * Fraction(scale_base) ** scale
     value = round_to_long_double(-exact if sign == b"-" else exact)
     if value == 0 or isinstance(value, float):
         return None                                      # underflow to zero, or overflow
@@ -102,5 +122,5 @@ def format_human(value: Fraction) -> bytes:
     rounded to 17 decimals, ties to even), trailing zeros and a bare '.' removed, "-0" as "0"."""
     units = round(abs(value) * 10 ** DECIMALS)
     whole, fraction = divmod(units, 10 ** DECIMALS)
-    text = f"{'-' if value < 0 else ''}{whole}.{fraction:0{DECIMALS}d}".rstrip("0").rstrip(".")
+    text = f"{'-' if value < 0 else ''}{_decimal_from_int(whole)}.{fraction:0{DECIMALS}d}".rstrip("0").rstrip(".")
     return b"0" if text == "-0" else text.encode()

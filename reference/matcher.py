@@ -236,6 +236,7 @@ class Rules:
     combinable: frozenset[str] = frozenset()   # oneofs whose alternatives may be given together
     bad_values: dict = field(default_factory=dict)  # argument name -> error for a bad number
     unknown_option: str | None = None          # error for a word left over, "{option}" replaced
+    exclusive: frozenset[str] = frozenset()    # at most one of these may be given
 
 
 def compile_matcher(arguments: tuple[Arg, ...], rules: Rules = Rules()):
@@ -265,6 +266,8 @@ def compile_matcher(arguments: tuple[Arg, ...], rules: Rules = Rules()):
         _match_sequence(arguments, cur, out, rules)
         if cur.left():
             raise leftover(cur)
+        if len(rules.exclusive.intersection(out)) > 1:
+            raise MatchError(SYNTAX_ERROR)
         for container, key, value, converter in cur.deferred:
             container[key] = converter(value)
         return out

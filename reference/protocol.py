@@ -195,6 +195,7 @@ class RequestParser:
         while True:
             if self._args is None:
                 if self._pos == len(self._buf):
+                    self._buf, self._pos = b"", 0  # let a big consumed buffer go
                     return None
                 if self._buf[self._pos] != _STAR:
                     argv = self._read_inline()
@@ -419,7 +420,7 @@ def format_double(value: float) -> str:
     """A double as Redis 7.0 prints it in replies: C's ``%.17g``, with glibc's
     spelling of infinities and NaNs (NaN keeps its sign: ``-nan``)."""
     if value != value:
-        return "nan"
+        return "-nan" if math.copysign(1.0, value) < 0 else "nan"
     if value in (math.inf, -math.inf):
         return "inf" if value > 0 else "-inf"
     return "%.17g" % value

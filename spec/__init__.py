@@ -31,7 +31,7 @@ COMMAND_FLAGS = frozenset("""
 """.split())
 FIELDS = {"arity", "flags", "keys", "acl", "group", "since", "summary", "complexity", "reply",
           "parse", "container", "tips", "doc-flags", "deprecated-since", "replaced-by",
-          "combinable", "unknown-option", "bad-value"}
+          "combinable", "unknown-option", "bad-value", "exclusive"}
 
 
 class SpecError(Exception):
@@ -95,6 +95,7 @@ class CommandSpec:
     combinable: frozenset[str] = frozenset()   # oneofs whose alternatives Redis accepts together
     unknown_option: str | None = None          # error for an unknown option, "{option}" = the word
     bad_values: dict[str, str] = field(default_factory=dict)  # argument -> error for a bad number
+    exclusive: frozenset[str] = frozenset()    # optional arguments of which at most one may be given
     subcommands: dict[str, CommandSpec] = field(default_factory=dict)
     prose: str = ""                 # the markdown that follows the declaration
 
@@ -336,6 +337,7 @@ def parse_declaration(text: str, family: str = "", containers: frozenset[str] = 
         combinable=frozenset(fields.get("combinable", "").split()),
         unknown_option=fields.get("unknown-option") or None,
         bad_values=_bad_values(fields.get("bad-value", "")),
+        exclusive=frozenset(fields.get("exclusive", "").split()),
     )
 
 

@@ -364,6 +364,7 @@ def test_parser_always_makes_progress(wire):
     (1, b":1\r\n", b":1\r\n"),  # EXISTS s
     (0, b":0\r\n", b":0\r\n"),
     (-1, b":-1\r\n", b":-1\r\n"),
+    (1024, b":1024\r\n", b":1024\r\n"),
     (2**63 - 1, b":9223372036854775807\r\n", b":9223372036854775807\r\n"),
     (True, b":1\r\n", b"#t\r\n"),  # EVAL "redis.setresp(3); return true"
     (False, b":0\r\n", b"#f\r\n"),
