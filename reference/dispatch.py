@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import spec
 from reference import commands
 from reference.matcher import MatchError, Rules, compile_matcher
-from reference.protocol import ErrorReply
+from reference.protocol import ErrorReply, wire_bytes, wire_text
 from reference.values import ValueError_
 
 
@@ -62,9 +62,10 @@ def build_table(table: dict[str, spec.CommandSpec] | None = None) -> dict[bytes,
                 return None
             raise RuntimeError(f"{command_spec.name} is declared in spec/ but has no handler")
         used.add(command_spec.name)
-        handler, raw = entry if entry is not None else (None, frozenset())
+        handler, raw, converters = entry if entry is not None else (None, frozenset(), {})
         rules = Rules(raw=raw, combinable=command_spec.combinable, bad_values=command_spec.bad_values,
-                      unknown_option=command_spec.unknown_option, exclusive=command_spec.exclusive)
+                      unknown_option=command_spec.unknown_option, exclusive=command_spec.exclusive,
+                      as_read=command_spec.conversion == "as-read", converters=converters)
         return Command(spec=command_spec, handler=handler,
                        match=compile_matcher(command_spec.parse_arguments, rules),
                        first_arg=first_arg, flags=frozenset(command_spec.flags), subcommands=subs)
@@ -77,21 +78,21 @@ def build_table(table: dict[str, spec.CommandSpec] | None = None) -> dict[bytes,
     return result
 
 
-def _quoted(text: bytes) -> str:
-    return text.decode("utf-8", "replace")
+def _c_string(text: bytes, limit: int) -> str:
+    """At most `limit` bytes, up to any NUL, as C's "%.*s" prints; raw bytes kept (wire_text)."""
+    return wire_text(text.split(b"\0", 1)[0][:limit])
 
 
 def unknown_command_error(argv: list[bytes]) -> str:
-    # The message quotes the name (at most 128 bytes) and the arguments that fit in 128 bytes.
+    # Quotes the name (128 bytes at most) and as many arguments as fit while the quoted list,
+    # quotes and spaces included, is shorter than 128 bytes.
     args = ""
-    room = 128
     for arg in argv[1:]:
-        if room <= 0:
+        used = len(wire_bytes(args))
+        if used >= 128:
             break
-        piece = arg[:room]
-        args += f"'{_quoted(piece)}' "
-        room -= len(piece)
-    return f"ERR unknown command '{_quoted(argv[0][:128])}', with args beginning with: {args}"
+        args += f"'{_c_string(arg, 128 - used)}' "
+    return f"ERR unknown command '{_c_string(argv[0], 128)}', with args beginning with: {args}"
 
 
 def lookup(table: dict[bytes, Command], argv: list[bytes]) -> Command | str:
@@ -102,7 +103,7 @@ def lookup(table: dict[bytes, Command], argv: list[bytes]) -> Command | str:
     if command.subcommands and len(argv) >= 2:
         sub = command.subcommands.get(argv[1].lower())
         if sub is None:
-            return (f"ERR unknown subcommand '{_quoted(argv[1][:128])}'. "
+            return (f"ERR unknown subcommand '{_c_string(argv[1], 128)}'. "
                     f"Try {command.spec.display_name} HELP.")
         command = sub
     arity = command.spec.arity

@@ -36,15 +36,18 @@ class Clock:
 
 
 class Database:
-    __slots__ = ("id", "data", "expires", "clock", "stats", "_reaper", "on_delete")
+    __slots__ = ("id", "data", "expires", "access", "clock", "stats", "_reaper", "on_delete",
+                 "scan_index")
 
     def __init__(self, index: int, clock: Clock, stats: dict):
         self.id = index
         self.data: dict[bytes, object] = {}
         self.expires: dict[bytes, int] = {}
+        self.access: dict[bytes, int] = {}  # key -> ms of its last read or write
         self.clock = clock
         self.stats = stats
         self._reaper = None
+        self.scan_index = None  # SCAN's snapshot of the key order (reference/commands/generic.py)
         self.on_delete = None  # set by the server: called with (db, key) when a key goes away
 
     def __len__(self) -> int:
@@ -72,6 +75,8 @@ class Database:
     def lookup_read(self, key: bytes):
         """get() that counts a keyspace hit or miss, as Redis's read lookups do."""
         value = self.get(key)
+        if value is not None:
+            self.access[key] = self.clock.ms
         self.stats["keyspace_hits" if value is not None else "keyspace_misses"] += 1
         return value
 
@@ -95,12 +100,14 @@ class Database:
     def set(self, key: bytes, value, keep_ttl: bool = False) -> None:
         """Store value; the key loses its expiry unless keep_ttl."""
         self.data[key] = value
+        self.access[key] = self.clock.ms
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
 
     def replace(self, key: bytes, value) -> None:
         """Overwrite the value of an existing key, keeping its expiry (APPEND, INCR ...)."""
         self.data[key] = value
+        self.access[key] = self.clock.ms
 
     def set_expire(self, key: bytes, when_ms: int) -> None:
         self.expires[key] = when_ms
@@ -118,6 +125,7 @@ class Database:
     def _remove(self, key: bytes) -> None:
         del self.data[key]
         self.expires.pop(key, None)
+        self.access.pop(key, None)
         if self.on_delete is not None:
             self.on_delete(self, key)
 
@@ -125,12 +133,14 @@ class Database:
         removed = len(self.data)
         self.data = {}
         self.expires = {}
+        self.access = {}
         self._reaper = None
         return removed
 
     def swap(self, other: Database) -> None:
         self.data, other.data = other.data, self.data
         self.expires, other.expires = other.expires, self.expires
+        self.access, other.access = other.access, self.access
         self._reaper = other._reaper = None
 
     # --- active expiry -----------------------------------------------------------------
@@ -164,6 +174,19 @@ class Database:
                 self.stats["expired_keys"] += 1
                 deleted += 1
         return deleted
+
+    # --- access times (OBJECT IDLETIME) ------------------------------------------------
+    # Redis stamps each value with the time of its last access. Here `self.access` maps a key to
+    # the clock of the last command that read or wrote it: one dict entry per key, the stamp
+    # being the clock's own int object, shared by every key a command touches.
+
+    def note_access(self, key: bytes) -> None:
+        self.access[key] = self.clock.ms
+
+    def idle_ms(self, key: bytes) -> int:
+        """Milliseconds since key (which must exist) was last read or written."""
+        last = self.access.get(key)
+        return 0 if last is None else max(0, self.clock.ms - last)
 
 
 class Keyspace:

@@ -8,6 +8,8 @@ is a syntax error.
 
 Typed arguments are converted only after the whole command has matched, in the order they were
 written, so `SET k v EX abc NX XX` is a syntax error before `abc` is looked at, as in Redis.
+Commands whose Redis option loop converts each value as it reads it (`conversion: as-read` in
+the spec; SCAN, for one) get their conversion errors in argv order instead.
 
 A compiled matcher is `match(argv) -> Args`; the result maps each argument's spec name to its
 value: bytes for strings and keys, int for integer and unix-time, float for double, True for a
@@ -94,11 +96,19 @@ def _min_width(arg: Arg) -> int:
 def _take_value(arg: Arg, cur: _Cursor, container, key, rules) -> None:
     value = cur.take()
     container[key] = value
-    converter = None if arg.name in rules.raw else _CONVERT.get(arg.type)
-    if converter is not None:
+    if arg.name in rules.raw:
+        return
+    converter = rules.converters.get(arg.name)
+    if converter is None:
+        converter = _CONVERT.get(arg.type)
+        if converter is None:
+            return
         message = rules.bad_values.get(arg.name)
         if message is not None:
             converter = partial(converter, error=message)
+    if rules.as_read:
+        container[key] = converter(value)
+    else:
         cur.deferred.append((container, key, value, converter))
 
 
@@ -237,6 +247,8 @@ class Rules:
     bad_values: dict = field(default_factory=dict)  # argument name -> error for a bad number
     unknown_option: str | None = None          # error for a word left over, "{option}" replaced
     exclusive: frozenset[str] = frozenset()    # at most one of these may be given
+    as_read: bool = False                      # convert numbers as they are read, not after
+    converters: dict = field(default_factory=dict)  # argument name -> the handler's own parser
 
 
 def compile_matcher(arguments: tuple[Arg, ...], rules: Rules = Rules()):

@@ -46,18 +46,33 @@ class Client:
         self.db_index = 0
         self.db = server.keyspace[0]
         self.name: bytes = b""
-        self.authenticated = not server.config["requirepass"]
-        self.parser.authenticated = self.authenticated
+        self.set_authenticated(not server.config["requirepass"])
         self.created = time.time()
         self.last_interaction = self.created
         self.last_command = "NULL"
         self.close_after_reply = False
         self.closed = False
         self.writing = False  # registered for EVENT_WRITE
+        # State that other families change and that CLIENT LIST reports (its flags, sub, psub,
+        # ssub, multi fields) and RESET clears.
+        self.kind = "normal"  # or "replica" (a replica's link), "master" (ours), "monitor"
+        self.channels: set[bytes] = set()        # SUBSCRIBE
+        self.patterns: set[bytes] = set()        # PSUBSCRIBE
+        self.shard_channels: set[bytes] = set()  # SSUBSCRIBE
+        self.transaction: list[list[bytes]] | None = None  # argv queued since MULTI, else None
+        self.dirty_cas = False  # a WATCHed key changed: EXEC will fail
+        self.blocked = False    # waiting in a blocking command
 
     def select(self, index: int) -> None:
         self.db_index = index
         self.db = self.server.keyspace[index]
+
+    def set_authenticated(self, authenticated: bool) -> None:
+        self.authenticated = authenticated
+        self.parser.authenticated = authenticated  # the parser limits what strangers may send
+
+    def subscription_count(self) -> int:
+        return len(self.channels) + len(self.patterns) + len(self.shard_channels)
 
     def reply(self, value) -> None:
         self.out.append(encode(value, self.protocol))

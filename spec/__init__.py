@@ -31,7 +31,7 @@ COMMAND_FLAGS = frozenset("""
 """.split())
 FIELDS = {"arity", "flags", "keys", "acl", "group", "since", "summary", "complexity", "reply",
           "parse", "container", "tips", "doc-flags", "deprecated-since", "replaced-by",
-          "combinable", "unknown-option", "bad-value", "exclusive"}
+          "combinable", "unknown-option", "bad-value", "exclusive", "conversion"}
 
 
 class SpecError(Exception):
@@ -96,6 +96,7 @@ class CommandSpec:
     unknown_option: str | None = None          # error for an unknown option, "{option}" = the word
     bad_values: dict[str, str] = field(default_factory=dict)  # argument -> error for a bad number
     exclusive: frozenset[str] = frozenset()    # optional arguments of which at most one may be given
+    conversion: str = "after-match"            # or "as-read": when numbers are converted
     subcommands: dict[str, CommandSpec] = field(default_factory=dict)
     prose: str = ""                 # the markdown that follows the declaration
 
@@ -338,6 +339,7 @@ def parse_declaration(text: str, family: str = "", containers: frozenset[str] = 
         unknown_option=fields.get("unknown-option") or None,
         bad_values=_bad_values(fields.get("bad-value", "")),
         exclusive=frozenset(fields.get("exclusive", "").split()),
+        conversion=fields.get("conversion", "after-match"),
     )
 
 
@@ -392,6 +394,8 @@ def validate(command: CommandSpec) -> None:
             yield arg
             yield from walk(arg.children)
 
+    if command.conversion not in ("after-match", "as-read"):
+        raise SpecError(f"{command.name}: conversion is after-match or as-read")
     for arg in walk(command.arguments):
         if arg.type in ("oneof", "block") and not arg.children:
             raise SpecError(f"{command.name}: empty group {arg.name}")

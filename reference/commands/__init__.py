@@ -9,8 +9,8 @@ value (reference/protocol.py) or raises `reference.dispatch.CommandError`.
     def get(client, args):
         ...
 
-`raw=` names arguments the handler converts itself, because Redis reports a bad value for them
-with an error text of the command's own.
+`raw=` names arguments the handler converts itself (when Redis checks something else first);
+`convert=` gives the matcher a parser of the handler's own for an argument Redis reads its way.
 """
 from __future__ import annotations
 
@@ -18,20 +18,24 @@ import importlib
 
 FAMILY_MODULES = ("connection", "generic", "strings", "server")
 
-_HANDLERS: dict[str, tuple[object, frozenset[str]]] = {}
+_HANDLERS: dict[str, tuple[object, frozenset[str], dict]] = {}
 
 
-def handler(name: str, raw: tuple[str, ...] = ()):
-    """Register the decorated function as the handler of command `name` ("client|kill")."""
+def handler(name: str, raw: tuple[str, ...] = (), convert: dict | None = None):
+    """Register the decorated function as the handler of command `name` ("client|kill").
+
+    `convert` maps an argument name to a parser of the handler's own (bytes -> value, raising
+    CommandError) that the matcher uses for it, in its usual order.
+    """
     def register(function):
         if name in _HANDLERS:
             raise RuntimeError(f"two handlers for {name}")
-        _HANDLERS[name] = (function, frozenset(raw))
+        _HANDLERS[name] = (function, frozenset(raw), dict(convert or {}))
         return function
     return register
 
 
-def load_handlers() -> dict[str, tuple[object, frozenset[str]]]:
+def load_handlers() -> dict[str, tuple[object, frozenset[str], dict]]:
     for module in FAMILY_MODULES:
         importlib.import_module(f"reference.commands.{module}")
     return dict(_HANDLERS)

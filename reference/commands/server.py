@@ -1,2 +1,437 @@
-"""Handlers of spec/server.md."""
+"""Handlers of spec/server.md: the keyspace as a whole, INFO, CONFIG, COMMAND, DEBUG, SHUTDOWN.
+
+COMMAND and its subcommands describe the server's command table (`server.commands`, built from
+the loaded spec), so what they report is what the server serves; nothing here re-declares a
+command. Replies follow Redis 7.0's shapes: flags, ACL categories, tips and key specifications
+are sets (arrays in RESP2), documentation is a map (a flat array in RESP2).
+"""
+from __future__ import annotations
+
+import re
+import time
+
+from reference import info
 from reference.commands import handler
+from reference.config import ConfigSetError, glob_match
+from reference.dispatch import CommandError
+from reference.protocol import OK, ErrorReply, Push, RespSet, Status, Verbatim
+from reference.server import NO_REPLY
+from reference.values import ValueError_, parse_int
+
+INT_MIN, INT_MAX = -(1 << 31), (1 << 31) - 1
+
+
+def _is_local(client) -> bool:
+    return client.addr.startswith(("127.", "[::1]", "::1:", "/"))
+
+
+# --- DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME ----------------------------------------------
+
+@handler("dbsize")
+def dbsize(client, args):
+    return len(client.db)
+
+
+def _flush_mode(args) -> None:
+    # ASYNC and SYNC differ only in who frees the memory; the keys are gone at once either way,
+    # so the mode is only checked.
+    mode = args.get("mode")
+    if mode is not None and mode.lower() not in (b"async", b"sync"):
+        raise CommandError("ERR syntax error")
+
+
+@handler("flushdb")
+def flushdb(client, args):
+    _flush_mode(args)
+    client.db.flush()
+    return OK
+
+
+@handler("flushall")
+def flushall(client, args):
+    _flush_mode(args)
+    for db in client.server.keyspace.dbs:
+        db.flush()
+    return OK
+
+
+def _db_index(raw: bytes, which: str) -> int:
+    # Redis reads an int: anything else, or beyond 32 bits, is "invalid"; then the range check.
+    error = f"ERR invalid {which} DB index"
+    index = parse_int(raw, error)
+    if not INT_MIN <= index <= INT_MAX:
+        raise ValueError_(error)
+    return index
+
+
+@handler("swapdb", raw=("index1", "index2"))
+def swapdb(client, args):
+    server = client.server
+    if server.config["cluster-enabled"]:
+        raise CommandError("ERR SWAPDB is not allowed in cluster mode")
+    first = _db_index(args["index1"], "first")
+    second = _db_index(args["index2"], "second")
+    databases = len(server.keyspace)
+    if not (0 <= first < databases and 0 <= second < databases):
+        raise CommandError("ERR DB index is out of range")
+    server.keyspace.swap(first, second)
+    return OK
+
+
+@handler("time")
+def time_(client, args):
+    seconds, micros = divmod(time.time_ns() // 1000, 1_000_000)
+    return [str(seconds).encode(), str(micros).encode()]
+
+
+# --- INFO ---------------------------------------------------------------------------------
+
+@handler("info")
+def info_(client, args):
+    return Verbatim(info.info_text(client.server, args.get("section", [])))
+
+
+# --- CONFIG -------------------------------------------------------------------------------
+
+@handler("config|get")
+def config_get(client, args):
+    patterns = [item["parameter"] for item in args["parameter"]]
+    return client.server.config.get(patterns)
+
+
+@handler("config|set")
+def config_set(client, args):
+    pairs = [(item["parameter"], item["value"]) for item in args["parameter_value"]]
+    try:
+        client.server.config.set(pairs, client_is_local=_is_local(client))
+    except ConfigSetError as error:
+        raise CommandError(error.message) from None
+    return OK
+
+
+@handler("config|resetstat")
+def config_resetstat(client, args):
+    # The counters INFO reports and Redis resets: server and keyspace statistics, per-command
+    # calls/usec/rejected/failed, per-error-code counts. Connected clients, uptime and the
+    # data are not statistics.
+    server = client.server
+    for stats in (server.stats, server.keyspace.stats):
+        for name in stats:
+            stats[name] = 0
+    for command in info._walk_commands(server.commands):
+        command.calls = command.usec = command.rejected_calls = command.failed_calls = 0
+    getattr(server, "error_stats", {}).clear()
+    return OK
+
+
+# --- COMMAND ------------------------------------------------------------------------------
+
+# Command flags in the order Redis lists them. may_replicate, sentinel, only_sentinel and
+# protected are real flags that COMMAND never shows.
+FLAG_ORDER = ("write", "readonly", "denyoom", "module", "admin", "pubsub", "noscript", "blocking",
+              "loading", "stale", "skip_monitor", "skip_slowlog", "asking", "fast", "no_auth",
+              "no_mandatory_keys", "no_async_loading", "no_multi", "movablekeys", "allow_busy")
+ACL_ORDER = ("keyspace", "read", "write", "set", "sortedset", "list", "hash", "string", "bitmap",
+             "hyperloglog", "geo", "stream", "pubsub", "admin", "fast", "slow", "blocking",
+             "dangerous", "connection", "transaction", "scripting")
+
+
+def _in_order(names, order) -> RespSet:
+    return RespSet(Status(name) for name in order if name in names)
+
+
+def key_spec_flags(command_spec) -> tuple[str, ...]:
+    """The flags of a command's key specification.
+
+    APPROXIMATION: the spec declares key positions (`keys: first last step`) but not Redis's
+    per-key-spec flags (RW/RO/OW/RM and access/update/insert/delete), so they are derived from
+    the command's flags: readonly commands read (RO access), others read and update.
+    """
+    if "readonly" in command_spec.flags:
+        return ("RO", "access")
+    return ("RW", "access", "update")
+
+
+def key_specs(command_spec) -> list[dict]:
+    """Redis 7.0's key specifications, derived from the declared first/last/step: one spec
+    that starts at index `first` and covers a range (lastkey relative to first, or negative
+    counted from the end of argv)."""
+    first, last, step = command_spec.first_key, command_spec.last_key, command_spec.key_step
+    if first == 0:
+        return []
+    return [{
+        "flags": _in_order(key_spec_flags(command_spec),
+                           ("RO", "RW", "OW", "RM", "access", "update", "insert", "delete")),
+        "begin_search": {"type": "index", "spec": {"index": first}},
+        "find_keys": {"type": "range",
+                      "spec": {"lastkey": last - first if last >= 0 else last,
+                               "keystep": step, "limit": 0}},
+    }]
+
+
+def command_info(command):
+    """COMMAND INFO's ten fields for one command of the table."""
+    s = command.spec
+    acl = {category.lstrip("@") for category in s.acl_categories}
+    subcommands = ([command_info(sub) for sub in command.subcommands.values()]
+                   if s.container else RespSet())
+    return [s.name.encode(), s.arity, _in_order(s.flags, FLAG_ORDER),
+            s.first_key, s.last_key, s.key_step,
+            RespSet(Status(f"@{name}") for name in ACL_ORDER if name in acl),
+            RespSet(tip.encode() for tip in s.tips),
+            RespSet(key_specs(s)), subcommands]
+
+
+def argument_docs(arg, has_key_spec: bool) -> dict:
+    """One argument in COMMAND DOCS' shape (the documented tree, not the `parse:` one)."""
+    doc = {"name": arg.name, "type": arg.type}
+    if arg.type == "key" and has_key_spec:
+        doc["key_spec_index"] = 0  # the one key spec we derive covers every key
+    if arg.token is not None:
+        doc["token"] = arg.token
+    flags = [name for name, present in (("optional", arg.optional), ("multiple", arg.multiple),
+                                        ("multiple_token", arg.multiple_token)) if present]
+    if flags:
+        doc["flags"] = RespSet(Status(flag) for flag in flags)
+    if arg.type in ("oneof", "block"):
+        doc["arguments"] = [argument_docs(child, has_key_spec) for child in arg.children]
+    return doc
+
+
+def command_docs(command) -> dict:
+    """COMMAND DOCS' map for one command. There is no `history` (the spec does not record
+    how a command changed across versions)."""
+    s = command.spec
+    doc = {}
+    if s.summary:
+        doc["summary"] = s.summary
+    doc["since"] = s.since
+    doc["group"] = s.group
+    if s.complexity:
+        doc["complexity"] = s.complexity
+    if s.doc_flags:
+        doc["doc_flags"] = RespSet(Status(flag) for flag in s.doc_flags)
+    if s.deprecated_since:
+        doc["deprecated_since"] = s.deprecated_since
+    if s.replaced_by:
+        doc["replaced_by"] = s.replaced_by
+    if s.arguments:
+        doc["arguments"] = [argument_docs(arg, s.first_key > 0) for arg in s.arguments]
+    if s.container:
+        doc["subcommands"] = {sub.name: command_docs(sub) for sub in command.subcommands.values()}
+    return doc
+
+
+def find_command(table, name: bytes):
+    """A command by full name ("get", "config|get"; any case), or None."""
+    parts = name.lower().split(b"|")
+    if len(parts) > 2:
+        return None
+    command = table.get(parts[0])
+    if command is None:
+        return None
+    if len(parts) == 1:
+        return command
+    return command.subcommands.get(parts[1]) if command.spec.container else None
+
+
+def _all_commands(table):
+    return info._walk_commands(table)
+
+
+@handler("command")
+def command_(client, args):
+    return [command_info(command) for command in client.server.commands.values()]
+
+
+@handler("command|count")
+def command_count(client, args):
+    return len(client.server.commands)
+
+
+@handler("command|info")
+def command_info_(client, args):
+    table = client.server.commands
+    names = args.get("command-name")
+    if not names:
+        return [command_info(command) for command in table.values()]
+    return [None if (found := find_command(table, name)) is None else command_info(found)
+            for name in names]
+
+
+@handler("command|docs")
+def command_docs_(client, args):
+    table = client.server.commands
+    names = args.get("command-name")
+    if not names:
+        return {command.name: command_docs(command) for command in table.values()}
+    docs = {}
+    for name in names:  # unknown names are left out
+        found = find_command(table, name)
+        if found is not None:
+            docs[found.name] = command_docs(found)
+    return docs
+
+
+@handler("command|list")
+def command_list(client, args):
+    commands = list(_all_commands(client.server.commands))
+    kind = args.get("filterby")
+    if kind == "module-name":
+        commands = []  # no module is loaded, so no command belongs to one
+    elif kind == "category":
+        category = args["category"].decode("latin-1").lower()
+        commands = [c for c in commands if f"@{category}" in c.spec.acl_categories]
+    elif kind == "pattern":
+        pattern = args["pattern"]
+        commands = [c for c in commands if glob_match(pattern, c.name.encode(), nocase=True)]
+    return [command.name.encode() for command in commands]
+
+
+def keys_of(server, argv: list[bytes]) -> tuple[list[int], tuple[str, ...]]:
+    """COMMAND GETKEYS' analysis of a full command line: (positions of its keys, their flags).
+    Raises CommandError with Redis's texts for what cannot be analysed."""
+    command = server.commands.get(argv[0].lower())
+    if command is not None and command.spec.container:
+        command = command.subcommands.get(argv[1].lower())
+    if command is None:
+        raise CommandError("ERR Invalid command specified")
+    s = command.spec
+    if s.first_key == 0:
+        raise CommandError("ERR The command has no key arguments")
+    if (s.arity > 0 and len(argv) != s.arity) or len(argv) < -s.arity:
+        raise CommandError("ERR Invalid number of arguments specified for command")
+    last = s.last_key if s.last_key >= 0 else len(argv) + s.last_key
+    # With a variable arity the range may run past argv (MSET a 1 b): those positions are skipped.
+    positions = [i for i in range(s.first_key, last + 1, s.key_step) if i < len(argv)]
+    if not positions and "no_mandatory_keys" not in s.flags:
+        raise CommandError("ERR Invalid arguments specified for command")
+    return positions, key_spec_flags(s)
+
+
+def _target_argv(args) -> list[bytes]:
+    return [args["command"], *args.get("arg", [])]
+
+
+@handler("command|getkeys")
+def command_getkeys(client, args):
+    argv = _target_argv(args)
+    positions, _ = keys_of(client.server, argv)
+    return [argv[i] for i in positions]
+
+
+@handler("command|getkeysandflags")
+def command_getkeysandflags(client, args):
+    argv = _target_argv(args)
+    positions, flags = keys_of(client.server, argv)
+    return [[argv[i], RespSet(Status(flag) for flag in flags)] for i in positions]
+
+
+# --- DEBUG --------------------------------------------------------------------------------
+
+_STRTOD_PREFIX = re.compile(rb"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_ATOI_PREFIX = re.compile(rb"\s*[+-]?[0-9]+")
+
+
+def _strtod(raw: bytes) -> float:
+    """What C's strtod makes of raw when nobody checks: its numeric prefix, or 0."""
+    match = _STRTOD_PREFIX.match(raw)
+    return float(match.group()) if match else 0.0
+
+
+def _atoi(raw: bytes) -> int:
+    """What C's atoi makes of raw: its integer prefix, or 0."""
+    match = _ATOI_PREFIX.match(raw)
+    return int(match.group()) if match else 0
+
+
+# DEBUG PROTOCOL's sample replies; bignum and attrib have no reply value type, so their
+# RESP3 frames are written as bytes.
+_BIGNUM = b"1234567999999999999999999999999999999"
+_AFTER_ATTRIBUTE = b"Some real reply following the attribute"
+_PROTOCOL_SAMPLES = {
+    "string": lambda: b"Hello World",
+    "integer": lambda: 12345,
+    "double": lambda: 3.141,
+    "null": lambda: None,
+    "array": lambda: [0, 1, 2],
+    "set": lambda: RespSet([0, 1, 2]),
+    "map": lambda: {0: False, 1: True, 2: False},
+    "verbatim": lambda: Verbatim("This is a verbatim\nstring"),
+    "true": lambda: True,
+    "false": lambda: False,
+}
+PROTOCOL_TYPES = "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"
+
+
+def _debug_protocol(client, name: str):
+    if name in _PROTOCOL_SAMPLES:
+        return _PROTOCOL_SAMPLES[name]()
+    if name == "bignum":
+        if client.protocol == 2:
+            return _BIGNUM
+        client.out.append(b"(%s\r\n" % _BIGNUM)
+        return NO_REPLY
+    if name == "attrib":
+        if client.protocol == 3:
+            client.out.append(b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n")
+        return _AFTER_ATTRIBUTE
+    if name == "push":
+        if client.protocol == 2:
+            return ErrorReply("ERR RESP2 is not supported by this command")
+        client.reply(Push([b"server-cpu-usage", 42]))
+        return b"Some real reply following the push reply"
+    return ErrorReply(f"ERR Wrong protocol type name. Please use one of the following: {PROTOCOL_TYPES}")
+
+
+@handler("debug", raw=("seconds", "flag"))
+def debug(client, args):
+    server = client.server
+    subcommand = args["subcommand"]
+    if subcommand == "sleep":
+        # Redis reads the number with strtod and no check: "abc" sleeps 0 seconds.
+        time.sleep(max(0.0, _strtod(args["seconds"])))
+        return OK
+    if subcommand == "set-active-expire":
+        server.active_expire_enabled = _atoi(args["flag"]) != 0
+        return OK
+    if subcommand == "log":
+        server.log(f"DEBUG LOG: {args['message'].decode('utf-8', 'replace')}", "warning")
+        return OK
+    if subcommand == "error":
+        # The reply is the message itself, without an ERR prefix.
+        return ErrorReply(args["message"].decode("utf-8", "surrogateescape"))
+    if subcommand == "protocol":
+        return _debug_protocol(client, args["type"].decode("latin-1").lower())
+    name = args["name"].decode("utf-8", "replace")[:128]
+    return ErrorReply(f"ERR unknown subcommand or wrong number of arguments for '{name}'. "
+                      f"Try DEBUG HELP.")
+
+
+# --- SHUTDOWN -----------------------------------------------------------------------------
+
+def _save_before_shutdown(server) -> bool:
+    """Write the RDB file before exiting. Persistence is not implemented yet, so saving
+    fails, as it does in Redis when the file cannot be written."""
+    server.log("Error trying to save the DB, can't exit.", "warning")
+    return False
+
+
+@handler("shutdown")
+def shutdown(client, args):
+    server = client.server
+    if args.get("abort"):
+        if len(args) > 1:
+            raise CommandError("ERR syntax error")
+        # A shutdown never waits here (there are no replicas to wait for): nothing to abort.
+        raise CommandError("ERR No shutdown in progress.")
+    choice = args.get("nosave_save")
+    save = choice == "save" or (choice != "nosave" and bool(server.config["save"]))
+    if save and not _save_before_shutdown(server) and not args.get("force"):
+        server.log("Errors trying to shut down the server. Check the logs for more information.",
+                   "warning")
+        raise CommandError("ERR Errors trying to SHUTDOWN. Check logs.")
+    # Success has no reply: the server stops and the connection closes.
+    server.stopping = True
+    client.close_after_reply = True
+    return NO_REPLY

@@ -1,0 +1,427 @@
+"""The text of INFO: sections of `name:value` lines, as Redis 7.0 lays them out.
+
+Layout (Redis's genRedisInfoString): each section starts with a `# Title` line; lines end with
+CRLF; one empty line separates two sections; sections always come in the order of `SECTIONS`
+whatever order they were asked in. Asking only for unknown sections gives an empty string.
+
+Which sections: no argument or "default" means `DEFAULT_SECTIONS`; "all" means every section;
+"everything" means every section plus what modules add (we have no modules, so it is "all").
+Names are matched case-insensitively; "modules" is an alias of the default "module_list".
+
+Values are truthful for this server: counters it keeps are reported, things it does not have
+(replicas, forks, Lua, an allocator of its own) are reported as absent (0, idle, "ok"), the way
+a Redis that never used them reports them. Memory figures come from the operating system, as
+a Python process cannot count its own allocations the way zmalloc does.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import struct
+import sys
+import time
+
+REDIS_VERSION = "7.0.15"
+
+# Section name -> (title, function(server) -> list of lines), in output order.
+SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication", "cpu",
+            "module_list", "commandstats", "errorstats", "latencystats", "cluster", "keyspace")
+DEFAULT_SECTIONS = ("server", "clients", "memory", "persistence", "stats", "replication", "cpu",
+                    "module_list", "errorstats", "cluster", "keyspace")
+TITLES = {"module_list": "Modules", "commandstats": "Commandstats", "errorstats": "Errorstats",
+          "latencystats": "Latencystats", "cpu": "CPU"}
+
+# Identity of this process: a server is one process, so these are per process, as in Redis
+# (run_id is new at every start; the replication id too, until replication changes it).
+RUN_ID = os.urandom(20).hex()
+REPLICATION_ID = os.urandom(20).hex()
+
+
+def wanted_sections(args: list[bytes]) -> set[str]:
+    """The section names INFO's arguments select (lowercase), "default"/"all" expanded."""
+    if not args:
+        return set(DEFAULT_SECTIONS)
+    wanted: set[str] = set()
+    for arg in args:
+        name = arg.decode("latin-1").lower()
+        if name == "default":
+            wanted.update(DEFAULT_SECTIONS)
+        elif name in ("all", "everything"):
+            wanted.update(SECTIONS)
+        elif name == "modules":
+            wanted.add("module_list")
+        else:
+            wanted.add(name)
+    return wanted
+
+
+def info_text(server, args: list[bytes]) -> str:
+    wanted = wanted_sections(args)
+    blocks = []
+    for name in SECTIONS:
+        if name in wanted:
+            title = TITLES.get(name, name.capitalize())
+            lines = [f"# {title}", *_GENERATORS[name](server)]
+            blocks.append("".join(line + "\r\n" for line in lines))
+    return "\r\n".join(blocks)
+
+
+# --- formatting helpers ------------------------------------------------------------------
+
+def bytes_to_human(n: int) -> str:
+    """Redis's bytesToHuman: 1023B, 1.00K, 2.50M ... with two decimals above a KiB."""
+    if n < 1024:
+        return f"{n}B"
+    for power, suffix in enumerate("KMGTP", start=1):
+        if n < 1024 ** (power + 1):
+            return f"{n / 1024 ** power:.2f}{suffix}"
+    return f"{n}B"
+
+
+def _fields(pairs) -> list[str]:
+    return [f"{name}:{value}" for name, value in pairs]
+
+
+def _stat(server, name: str) -> int:
+    # Counters the server keeps in server.stats; those it does not keep are 0.
+    return server.stats.get(name, 0)
+
+
+# --- the sections ------------------------------------------------------------------------
+
+def _gcc_version() -> str:
+    # The compiler that built this interpreter, the closest thing to the server's compiler.
+    words = platform.python_compiler().split()
+    if len(words) >= 2 and words[0] == "GCC" and words[1].count(".") == 2:
+        return words[1]
+    return "0.0.0"
+
+
+def _multiplexing_api(server) -> str:
+    kind = type(server.selector).__name__.replace("Selector", "").lower()
+    return kind or "select"
+
+
+def server_section(server) -> list[str]:
+    now = time.time()
+    uptime = int(now - server.start_time)
+    uname = os.uname()
+    config = server.config
+    return _fields([
+        ("redis_version", REDIS_VERSION),
+        ("redis_git_sha1", "00000000"),
+        ("redis_git_dirty", 0),
+        ("redis_build_id", "0"),
+        ("redis_mode", "cluster" if config["cluster-enabled"] else "standalone"),
+        ("os", f"{uname.sysname} {uname.release} {uname.machine}"),
+        ("arch_bits", struct.calcsize("P") * 8),
+        ("monotonic_clock", "POSIX clock_gettime"),
+        ("multiplexing_api", _multiplexing_api(server)),
+        ("atomicvar_api", "none"),   # one thread: nothing is shared
+        ("gcc_version", _gcc_version()),
+        ("process_id", os.getpid()),
+        ("process_supervised", "no"),
+        ("run_id", RUN_ID),
+        ("tcp_port", config["port"]),
+        ("server_time_usec", int(now * 1_000_000)),
+        ("uptime_in_seconds", uptime),
+        ("uptime_in_days", uptime // 86400),
+        ("hz", config["hz"]),
+        ("configured_hz", config["hz"]),
+        ("lru_clock", int(now) & ((1 << 24) - 1)),
+        ("executable", sys.executable),
+        ("config_file", config.config_file or ""),
+        ("io_threads_active", 0),
+    ])
+
+
+def clients_section(server) -> list[str]:
+    return _fields([
+        ("connected_clients", len(server.clients)),
+        ("cluster_connections", 0),
+        ("maxclients", server.config["maxclients"]),
+        ("client_recent_max_input_buffer", 0),
+        ("client_recent_max_output_buffer", 0),
+        ("blocked_clients", 0),
+        ("tracking_clients", 0),
+        ("clients_in_timeout_table", 0),
+    ])
+
+
+def _resident_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _system_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 0
+
+
+def memory_section(server) -> list[str]:
+    used = _resident_bytes()
+    peak = max(used, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    system = _system_memory()
+    maxmemory = server.config["maxmemory"]
+    return _fields([
+        ("used_memory", used),
+        ("used_memory_human", bytes_to_human(used)),
+        ("used_memory_rss", used),
+        ("used_memory_rss_human", bytes_to_human(used)),
+        ("used_memory_peak", peak),
+        ("used_memory_peak_human", bytes_to_human(peak)),
+        ("used_memory_peak_perc", f"{used * 100 / peak:.2f}%"),
+        ("used_memory_overhead", 0),
+        ("used_memory_startup", 0),
+        ("used_memory_dataset", used),
+        ("used_memory_dataset_perc", "100.00%"),
+        ("allocator_allocated", used),
+        ("allocator_active", used),
+        ("allocator_resident", used),
+        ("total_system_memory", system),
+        ("total_system_memory_human", bytes_to_human(system)),
+        ("used_memory_lua", 0),
+        ("used_memory_vm_eval", 0),
+        ("used_memory_lua_human", "0B"),
+        ("used_memory_scripts_eval", 0),
+        ("number_of_cached_scripts", 0),
+        ("number_of_functions", 0),
+        ("number_of_libraries", 0),
+        ("used_memory_vm_functions", 0),
+        ("used_memory_vm_total", 0),
+        ("used_memory_vm_total_human", "0B"),
+        ("used_memory_functions", 0),
+        ("used_memory_scripts", 0),
+        ("used_memory_scripts_human", "0B"),
+        ("maxmemory", maxmemory),
+        ("maxmemory_human", bytes_to_human(maxmemory)),
+        ("maxmemory_policy", server.config["maxmemory-policy"]),
+        ("allocator_frag_ratio", "1.00"),
+        ("allocator_frag_bytes", 0),
+        ("allocator_rss_ratio", "1.00"),
+        ("allocator_rss_bytes", 0),
+        ("rss_overhead_ratio", "1.00"),
+        ("rss_overhead_bytes", 0),
+        ("mem_fragmentation_ratio", "1.00"),
+        ("mem_fragmentation_bytes", 0),
+        ("mem_not_counted_for_evict", 0),
+        ("mem_replication_backlog", 0),
+        ("mem_total_replication_buffers", 0),
+        ("mem_clients_slaves", 0),
+        ("mem_clients_normal", 0),
+        ("mem_cluster_links", 0),
+        ("mem_aof_buffer", 0),
+        ("mem_allocator", "libc"),
+        ("active_defrag_running", 0),
+        ("lazyfree_pending_objects", 0),
+        ("lazyfreed_objects", 0),
+    ])
+
+
+def persistence_section(server) -> list[str]:
+    # No RDB or AOF yet: never saved, never forked, AOF off. rdb_last_save_time is the start
+    # time, as Redis sets it at start-up when it loads nothing.
+    return _fields([
+        ("loading", 0),
+        ("async_loading", 0),
+        ("current_cow_peak", 0),
+        ("current_cow_size", 0),
+        ("current_cow_size_age", 0),
+        ("current_fork_perc", "0.00"),
+        ("current_save_keys_processed", 0),
+        ("current_save_keys_total", 0),
+        ("rdb_changes_since_last_save", getattr(server, "dirty", 0)),
+        ("rdb_bgsave_in_progress", 0),
+        ("rdb_last_save_time", getattr(server, "lastsave", int(server.start_time))),
+        ("rdb_last_bgsave_status", "ok"),
+        ("rdb_last_bgsave_time_sec", -1),
+        ("rdb_current_bgsave_time_sec", -1),
+        ("rdb_saves", 0),
+        ("rdb_last_cow_size", 0),
+        ("rdb_last_load_keys_expired", 0),
+        ("rdb_last_load_keys_loaded", 0),
+        ("aof_enabled", 0),
+        ("aof_rewrite_in_progress", 0),
+        ("aof_rewrite_scheduled", 0),
+        ("aof_last_rewrite_time_sec", -1),
+        ("aof_current_rewrite_time_sec", -1),
+        ("aof_last_bgrewrite_status", "ok"),
+        ("aof_rewrites", 0),
+        ("aof_rewrites_consecutive_failures", 0),
+        ("aof_last_write_status", "ok"),
+        ("aof_last_cow_size", 0),
+        ("module_fork_in_progress", 0),
+        ("module_fork_last_cow_size", 0),
+    ])
+
+
+def stats_section(server) -> list[str]:
+    keyspace_stats = server.keyspace.stats
+    counter = lambda name: _stat(server, name)  # noqa: E731
+    return _fields([
+        ("total_connections_received", counter("total_connections_received")),
+        ("total_commands_processed", counter("total_commands_processed")),
+        ("instantaneous_ops_per_sec", counter("instantaneous_ops_per_sec")),
+        ("total_net_input_bytes", counter("total_net_input_bytes")),
+        ("total_net_output_bytes", counter("total_net_output_bytes")),
+        ("total_net_repl_input_bytes", 0),
+        ("total_net_repl_output_bytes", 0),
+        ("instantaneous_input_kbps", f"{counter('instantaneous_input_kbps'):.2f}"),
+        ("instantaneous_output_kbps", f"{counter('instantaneous_output_kbps'):.2f}"),
+        ("instantaneous_input_repl_kbps", "0.00"),
+        ("instantaneous_output_repl_kbps", "0.00"),
+        ("rejected_connections", counter("rejected_connections")),
+        ("sync_full", 0),
+        ("sync_partial_ok", 0),
+        ("sync_partial_err", 0),
+        ("expired_keys", keyspace_stats["expired_keys"]),
+        ("expired_stale_perc", "0.00"),
+        ("expired_time_cap_reached_count", 0),
+        ("expire_cycle_cpu_milliseconds", 0),
+        ("evicted_keys", keyspace_stats["evicted_keys"]),
+        ("evicted_clients", 0),
+        ("total_eviction_exceeded_time", 0),
+        ("current_eviction_exceeded_time", 0),
+        ("keyspace_hits", keyspace_stats["keyspace_hits"]),
+        ("keyspace_misses", keyspace_stats["keyspace_misses"]),
+        ("pubsub_channels", 0),
+        ("pubsub_patterns", 0),
+        ("pubsubshard_channels", 0),
+        ("latest_fork_usec", 0),
+        ("total_forks", 0),
+        ("migrate_cached_sockets", 0),
+        ("slave_expires_tracked_keys", 0),
+        ("active_defrag_hits", 0),
+        ("active_defrag_misses", 0),
+        ("active_defrag_key_hits", 0),
+        ("active_defrag_key_misses", 0),
+        ("total_active_defrag_time", 0),
+        ("current_active_defrag_time", 0),
+        ("tracking_total_keys", 0),
+        ("tracking_total_items", 0),
+        ("tracking_total_prefixes", 0),
+        ("unexpected_error_replies", counter("unexpected_error_replies")),
+        ("total_error_replies", counter("total_error_replies")),
+        ("dump_payload_sanitizations", 0),
+        ("total_reads_processed", counter("total_reads_processed")),
+        ("total_writes_processed", counter("total_writes_processed")),
+        ("io_threaded_reads_processed", 0),
+        ("io_threaded_writes_processed", 0),
+        ("reply_buffer_shrinks", 0),
+        ("reply_buffer_expands", 0),
+    ])
+
+
+def replication_section(server) -> list[str]:
+    # A master without replicas and without a backlog (Redis creates it with the first replica).
+    return _fields([
+        ("role", "master"),
+        ("connected_slaves", 0),
+        ("master_failover_state", "no-failover"),
+        ("master_replid", getattr(server, "replid", REPLICATION_ID)),
+        ("master_replid2", "0" * 40),
+        ("master_repl_offset", 0),
+        ("second_repl_offset", -1),
+        ("repl_backlog_active", 0),
+        ("repl_backlog_size", server.config["repl-backlog-size"]),
+        ("repl_backlog_first_byte_offset", 0),
+        ("repl_backlog_histlen", 0),
+    ])
+
+
+def _seconds(value: float) -> str:
+    # Redis prints a struct timeval as %ld.%06ld
+    return f"{value:.6f}"
+
+
+def cpu_section(server) -> list[str]:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    lines = [
+        ("used_cpu_sys", _seconds(own.ru_stime)),
+        ("used_cpu_user", _seconds(own.ru_utime)),
+        ("used_cpu_sys_children", _seconds(children.ru_stime)),
+        ("used_cpu_user_children", _seconds(children.ru_utime)),
+    ]
+    if hasattr(resource, "RUSAGE_THREAD"):
+        thread = resource.getrusage(resource.RUSAGE_THREAD)
+        lines += [("used_cpu_sys_main_thread", _seconds(thread.ru_stime)),
+                  ("used_cpu_user_main_thread", _seconds(thread.ru_utime))]
+    return _fields(lines)
+
+
+def modules_section(server) -> list[str]:
+    return []   # no modules can be loaded
+
+
+def _walk_commands(table):
+    for command in table.values():
+        yield command
+        yield from _walk_commands(command.subcommands)
+
+
+def commandstats_section(server) -> list[str]:
+    # Only commands that were called, failed or rejected; a subcommand under its full name.
+    lines = []
+    for command in _walk_commands(server.commands):
+        if command.calls or command.failed_calls or command.rejected_calls:
+            per_call = command.usec / command.calls if command.calls else 0
+            lines.append(f"cmdstat_{command.name}:calls={command.calls},usec={command.usec},"
+                         f"usec_per_call={per_call:.2f},rejected_calls={command.rejected_calls},"
+                         f"failed_calls={command.failed_calls}")
+    return lines
+
+
+def error_code(message: str) -> str:
+    """The code an error reply is counted under: its first word ("ERR", "WRONGTYPE"), looked
+    for in the first 32 characters; ERR when there is none."""
+    space = message.find(" ", 0, 31)
+    return message[:space] if space > 0 else "ERR"
+
+
+def errorstats_section(server) -> list[str]:
+    # server.error_stats: {code: count}, kept by the server for every error reply it sends.
+    counts = getattr(server, "error_stats", {})
+    return [f"errorstat_{code}:count={counts[code]}" for code in sorted(counts)]
+
+
+def latencystats_section(server) -> list[str]:
+    return []   # per-command latency histograms are not kept (as with latency-tracking no)
+
+
+def cluster_section(server) -> list[str]:
+    return [f"cluster_enabled:{int(bool(server.config['cluster-enabled']))}"]
+
+
+def average_ttl(db) -> int:
+    """Mean remaining time to live of the keys with an expiry, in ms (Redis estimates this
+    from the keys its active expiry samples; here it is exact)."""
+    if not db.expires:
+        return 0
+    now = db.clock.ms
+    return sum(max(0, when - now) for when in db.expires.values()) // len(db.expires)
+
+
+def keyspace_section(server) -> list[str]:
+    lines = []
+    for db in server.keyspace.dbs:
+        if db.data or db.expires:
+            lines.append(f"db{db.id}:keys={len(db.data)},expires={len(db.expires)},"
+                         f"avg_ttl={average_ttl(db)}")
+    return lines
+
+
+_GENERATORS = {
+    "server": server_section, "clients": clients_section, "memory": memory_section,
+    "persistence": persistence_section, "stats": stats_section,
+    "replication": replication_section, "cpu": cpu_section, "module_list": modules_section,
+    "commandstats": commandstats_section, "errorstats": errorstats_section,
+    "latencystats": latencystats_section, "cluster": cluster_section,
+    "keyspace": keyspace_section,
+}
