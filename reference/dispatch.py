@@ -65,7 +65,9 @@ def build_table(table: dict[str, spec.CommandSpec] | None = None) -> dict[bytes,
         handler, raw, converters = entry if entry is not None else (None, frozenset(), {})
         rules = Rules(raw=raw, combinable=command_spec.combinable, bad_values=command_spec.bad_values,
                       unknown_option=command_spec.unknown_option, exclusive=command_spec.exclusive,
-                      as_read=command_spec.conversion == "as-read", converters=converters)
+                      as_read=command_spec.conversion == "as-read", converters=converters,
+                      missing_argument=command_spec.missing_argument or "ERR syntax error",
+                      repeats=command_spec.repeats != "none")
         return Command(spec=command_spec, handler=handler,
                        match=compile_matcher(command_spec.parse_arguments, rules),
                        first_arg=first_arg, flags=frozenset(command_spec.flags), subcommands=subs)

@@ -31,6 +31,10 @@ class MatchError(Exception):
     """The command does not fit its declaration; the message is the error reply."""
 
 
+class _Missing(MatchError):
+    """argv ended where the declaration needs more (reported with the spec's text)."""
+
+
 class Args(dict):
     """Parsed arguments by spec name."""
 
@@ -68,7 +72,7 @@ class _Cursor:
 
     def take(self) -> bytes:
         if self.pos >= len(self.argv):
-            raise MatchError(SYNTAX_ERROR)
+            raise _Missing()
         value = self.argv[self.pos]
         self.pos += 1
         return value
@@ -220,6 +224,8 @@ def _match_options(run, cur: _Cursor, out: Args, rules) -> None:
         if word not in by_token:
             break
         arg, oneof = by_token[word]
+        if not rules.repeats and arg.name in out:
+            raise MatchError(SYNTAX_ERROR)
         if oneof is not None and oneof.name in rules.combinable:
             out.setdefault(oneof.name, set()).add(arg.name)
         elif oneof is not None:
@@ -248,6 +254,8 @@ class Rules:
     unknown_option: str | None = None          # error for a word left over, "{option}" replaced
     exclusive: frozenset[str] = frozenset()    # at most one of these may be given
     as_read: bool = False                      # convert numbers as they are read, not after
+    missing_argument: str = SYNTAX_ERROR       # error when argv ends where more is needed
+    repeats: bool = True                       # may an option be given twice (the last wins)
     converters: dict = field(default_factory=dict)  # argument name -> the handler's own parser
 
 
@@ -275,7 +283,10 @@ def compile_matcher(arguments: tuple[Arg, ...], rules: Rules = Rules()):
     def match(argv) -> Args:
         cur = _Cursor(argv)
         out = Args()
-        _match_sequence(arguments, cur, out, rules)
+        try:
+            _match_sequence(arguments, cur, out, rules)
+        except _Missing:
+            raise MatchError(rules.missing_argument) from None
         if cur.left():
             raise leftover(cur)
         if len(rules.exclusive.intersection(out)) > 1:

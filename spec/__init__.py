@@ -31,7 +31,7 @@ COMMAND_FLAGS = frozenset("""
 """.split())
 FIELDS = {"arity", "flags", "keys", "acl", "group", "since", "summary", "complexity", "reply",
           "parse", "container", "tips", "doc-flags", "deprecated-since", "replaced-by",
-          "combinable", "unknown-option", "bad-value", "exclusive", "conversion"}
+          "combinable", "unknown-option", "bad-value", "exclusive", "conversion", "missing-argument", "repeats"}
 
 
 class SpecError(Exception):
@@ -97,6 +97,8 @@ class CommandSpec:
     bad_values: dict[str, str] = field(default_factory=dict)  # argument -> error for a bad number
     exclusive: frozenset[str] = frozenset()    # optional arguments of which at most one may be given
     conversion: str = "after-match"            # or "as-read": when numbers are converted
+    missing_argument: str | None = None        # error when argv ends where more is needed
+    repeats: str = "last-wins"                 # or "none": an option given twice is an error
     subcommands: dict[str, CommandSpec] = field(default_factory=dict)
     prose: str = ""                 # the markdown that follows the declaration
 
@@ -340,6 +342,8 @@ def parse_declaration(text: str, family: str = "", containers: frozenset[str] = 
         bad_values=_bad_values(fields.get("bad-value", "")),
         exclusive=frozenset(fields.get("exclusive", "").split()),
         conversion=fields.get("conversion", "after-match"),
+        missing_argument=fields.get("missing-argument") or None,
+        repeats=fields.get("repeats", "last-wins"),
     )
 
 
@@ -396,6 +400,8 @@ def validate(command: CommandSpec) -> None:
 
     if command.conversion not in ("after-match", "as-read"):
         raise SpecError(f"{command.name}: conversion is after-match or as-read")
+    if command.repeats not in ("last-wins", "none"):
+        raise SpecError(f"{command.name}: repeats is last-wins or none")
     for arg in walk(command.arguments):
         if arg.type in ("oneof", "block") and not arg.children:
             raise SpecError(f"{command.name}: empty group {arg.name}")

@@ -124,28 +124,20 @@ def getset(client, args):
 
 @handler("mset")
 def mset(client, args):
-    pairs = _pairs(args["key_or_value"], "mset")
-    for key, value in pairs:
-        client.db.set(key, bytes(value))
+    for pair in args["key_value"]:
+        key, value = pair["key"], pair["value"]
+        client.db.set(key, value)
     return OK
 
 
 @handler("msetnx")
 def msetnx(client, args):
-    pairs = _pairs(args["key_or_value"], "msetnx")
+    pairs = [(pair["key"], pair["value"]) for pair in args["key_value"]]
     if any(client.db.get(key) is not None for key, _ in pairs):
         return 0
     for key, value in pairs:
-        client.db.set(key, bytes(value))
+        client.db.set(key, value)
     return 1
-
-
-def _pairs(words: list[bytes], command: str) -> list[tuple[bytes, bytes]]:
-    # Redis reports a key without a value as a wrong number of arguments, not a syntax error;
-    # so the spec's `parse:` takes the words flat and they are paired here.
-    if len(words) % 2:
-        raise CommandError(f"ERR wrong number of arguments for '{command}' command")
-    return list(zip(words[0::2], words[1::2]))
 
 
 # --- reading ---------------------------------------------------------------------------

@@ -1,0 +1,137 @@
+"""Unit tests of the server family's pure helpers: INFO's text, COMMAND's descriptions."""
+import selectors
+import time
+from types import SimpleNamespace
+
+import pytest
+
+import spec
+from reference import info
+from reference.commands import server as commands
+from reference.config import Config
+from reference.dispatch import CommandError, build_table
+from reference.keyspace import Keyspace
+
+
+@pytest.fixture(scope="module")
+def table():
+    return build_table()
+
+
+@pytest.fixture
+def server(table):
+    return SimpleNamespace(config=Config(), keyspace=Keyspace(16), commands=table,
+                           stats={"total_commands_processed": 7}, clients={}, start_time=time.time(),
+                           selector=selectors.DefaultSelector())
+
+
+@pytest.mark.parametrize("n, human", [
+    (0, "0B"), (1023, "1023B"), (1024, "1.00K"), (1536, "1.50K"), (1024 ** 2, "1.00M"),
+    (5 * 1024 ** 3 // 2, "2.50G"), (1024 ** 4, "1.00T"), (1024 ** 5, "1.00P"), (1024 ** 6, f"{1024 ** 6}B"),
+])
+def test_bytes_to_human(n, human):
+    assert info.bytes_to_human(n) == human
+
+
+def test_wanted_sections():
+    assert info.wanted_sections([]) == set(info.DEFAULT_SECTIONS)
+    assert info.wanted_sections([b"DEFAULT"]) == set(info.DEFAULT_SECTIONS)
+    assert info.wanted_sections([b"everything"]) == set(info.SECTIONS)
+    assert info.wanted_sections([b"Modules", b"nosuch"]) == {"module_list", "nosuch"}
+
+
+@pytest.mark.parametrize("message, code", [
+    ("ERR syntax error", "ERR"), ("WRONGTYPE Operation against a key", "WRONGTYPE"),
+    ("NOSPACEATALL", "ERR"), ("A" * 40 + " late space", "ERR"),
+])
+def test_error_code(message, code):
+    assert info.error_code(message) == code
+
+
+def test_info_text_layout(server):
+    text = info.info_text(server, [b"stats", b"server"])
+    assert text.startswith("# Server\r\nredis_version:7.0.15\r\n")
+    assert "\r\n\r\n# Stats\r\ntotal_connections_received:0\r\ntotal_commands_processed:7\r\n" in text
+    assert text.endswith("\r\n") and not text.endswith("\r\n\r\n")
+    assert info.info_text(server, [b"nosuch"]) == ""
+
+
+def test_keyspace_section_and_average_ttl(server):
+    db = server.keyspace[3]
+    db.clock.ms = 1_000_000
+    db.set(b"a", b"1")
+    db.set(b"b", b"1")
+    db.set_expire(b"b", 1_000_000 + 4000)
+    db.set(b"c", b"1")
+    db.set_expire(b"c", 1_000_000 + 2000)
+    assert info.keyspace_section(server) == ["db3:keys=3,expires=2,avg_ttl=3000"]
+
+
+def test_commandstats_lists_only_used_commands(server, table):
+    table[b"dbsize"].calls, table[b"dbsize"].usec = 3, 10
+    table[b"config"].subcommands[b"get"].rejected_calls = 1
+    try:
+        assert info.commandstats_section(server) == [  # in table order: DBSIZE is declared first
+            "cmdstat_dbsize:calls=3,usec=10,usec_per_call=3.33,rejected_calls=0,failed_calls=0",
+            "cmdstat_config|get:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0",
+        ]
+    finally:
+        table[b"dbsize"].calls = table[b"dbsize"].usec = 0
+        table[b"config"].subcommands[b"get"].rejected_calls = 0
+
+
+def test_key_specs_derived_from_key_positions():
+    declared = spec.load()
+    assert commands.key_specs(declared["dbsize"]) == []
+    [mset] = commands.key_specs(declared["mset"])
+    assert mset["begin_search"] == {"type": "index", "spec": {"index": 1}}
+    assert mset["find_keys"]["spec"] == {"lastkey": -1, "keystep": 2, "limit": 0}
+    [rename] = commands.key_specs(declared["rename"])
+    assert rename["find_keys"]["spec"] == {"lastkey": 1, "keystep": 1, "limit": 0}
+    assert list(commands.key_specs(declared["get"])[0]["flags"]) == ["RO", "access"]
+
+
+def test_command_info_orders_flags_and_categories(table):
+    entry = commands.command_info(table[b"debug"])
+    assert list(entry[2]) == ["admin", "noscript", "loading", "stale"]  # protected is hidden
+    assert list(entry[6]) == ["@admin", "@slow", "@dangerous"]
+
+
+@pytest.mark.parametrize("name, found", [
+    (b"GET", "get"), (b"config|GET", "config|get"), (b"config|", None), (b"get|x", None),
+    (b"a|b|c", None), (b"nosuch", None),
+])
+def test_find_command(table, name, found):
+    command = commands.find_command(table, name)
+    assert (command and command.name) == found
+
+
+def test_keys_of(table):
+    server = SimpleNamespace(commands=table)
+    assert commands.keys_of(server, [b"mset", b"a", b"1", b"b"])[0] == [1, 3]
+    assert commands.keys_of(server, [b"object", b"encoding", b"k"])[0] == [2]
+    with pytest.raises(CommandError, match="Invalid command specified"):
+        commands.keys_of(server, [b"config", b"nosuch", b"x"])
+    with pytest.raises(CommandError, match="no key arguments"):
+        commands.keys_of(server, [b"ping", b"x"])
+    with pytest.raises(CommandError, match="Invalid number of arguments"):
+        commands.keys_of(server, [b"get"])
+
+
+@pytest.mark.parametrize("raw, seconds", [
+    (b"1.5", 1.5), (b"abc", 0.0), (b"  2e-1x", 0.2), (b"-1", -1.0), (b".5", 0.5), (b"1_0", 1.0),
+])
+def test_strtod(raw, seconds):
+    assert commands._strtod(raw) == seconds
+
+
+@pytest.mark.parametrize("raw, value", [(b"1", 1), (b"0", 0), (b"x", 0), (b" 12abc", 12), (b"-3", -3)])
+def test_atoi(raw, value):
+    assert commands._atoi(raw) == value
+
+
+def test_argument_docs_of_a_oneof():
+    [filterby] = spec.load()["command"].subcommands["list"].arguments
+    doc = commands.argument_docs(filterby, has_key_spec=False)
+    assert doc["name"] == "filterby" and doc["token"] == "FILTERBY" and list(doc["flags"]) == ["optional"]
+    assert [child["token"] for child in doc["arguments"]] == ["MODULE", "ACLCAT", "PATTERN"]
