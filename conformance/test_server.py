@@ -7,6 +7,7 @@ successful forms stop a server, so they run on servers of their own (@pytest.mar
 """
 from __future__ import annotations
 
+import os
 import re
 import time
 
@@ -822,7 +823,6 @@ def test_shutdown_stops_the_server_without_reply(launcher, args):
 
 @pytest.mark.launches
 def test_shutdown_save_writes_the_dataset(launcher):
-    import os
     server = launcher.start()
     client = server.client()
     client.call("SET", "k", "v")

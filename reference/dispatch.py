@@ -97,21 +97,22 @@ def unknown_command_error(argv: list[bytes]) -> str:
     return f"ERR unknown command '{_c_string(argv[0], 128)}', with args beginning with: {args}"
 
 
-def lookup(table: dict[bytes, Command], argv: list[bytes]) -> Command | str:
-    """The Command for argv, or the error reply text if there is none or arity is wrong."""
+def lookup(table: dict[bytes, Command], argv: list[bytes]) -> tuple[Command | None, str | None]:
+    """The Command for argv and None, or what was found (if anything) and the error reply text
+    when the command is unknown or its arity is wrong."""
     command = table.get(argv[0].lower())
     if command is None:
-        return unknown_command_error(argv)
+        return None, unknown_command_error(argv)
     if command.subcommands and len(argv) >= 2:
         sub = command.subcommands.get(argv[1].lower())
         if sub is None:
-            return (f"ERR unknown subcommand '{_c_string(argv[1], 128)}'. "
-                    f"Try {command.spec.display_name} HELP.")
+            return command, (f"ERR unknown subcommand '{_c_string(argv[1], 128)}'. "
+                             f"Try {command.spec.display_name} HELP.")
         command = sub
     arity = command.spec.arity
     if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
-        return f"ERR wrong number of arguments for '{command.name}' command"
-    return command
+        return command, f"ERR wrong number of arguments for '{command.name}' command"
+    return command, None
 
 
 def run(command: Command, client, argv: list[bytes]):

@@ -387,7 +387,7 @@ def error_code(message: str) -> str:
 
 def errorstats_section(server) -> list[str]:
     # server.error_stats: {code: count}, kept by the server for every error reply it sends.
-    counts = getattr(server, "error_stats", {})
+    counts = server.error_stats
     return [f"errorstat_{code}:count={counts[code]}" for code in sorted(counts)]
 
 

@@ -16,6 +16,7 @@ import sys
 import time
 
 from reference.dispatch import build_table, lookup, run
+from reference.info import error_code
 from reference.keyspace import Keyspace
 from reference.protocol import ErrorReply, ProtocolError, RequestParser, encode
 
@@ -92,6 +93,7 @@ class Server:
             "total_net_output_bytes": 0, "total_error_replies": 0,
             "unexpected_error_replies": 0,
         }
+        self.error_stats: dict[str, int] = {}  # error code -> replies sent (INFO errorstats)
         self.selector = selectors.DefaultSelector()
         self.listeners: list[socket.socket] = []
         self.stopping = False
@@ -261,7 +263,7 @@ class Server:
                 argv = parser.next_command()
             except ProtocolError as error:
                 client.out.append(b"-ERR %s\r\n" % str(error).encode())
-                self.stats["total_error_replies"] += 1
+                self.count_error("ERR")
                 client.close_after_reply = True
                 return
             if argv is None:
@@ -298,20 +300,14 @@ class Server:
     def execute(self, client: Client, argv: list[bytes]) -> None:
         """Run one command and queue its reply on the client."""
         self.keyspace.clock.tick()
-        command = lookup(self.commands, argv)
-        if isinstance(command, str):
-            self.stats["total_error_replies"] += 1
-            client.reply(ErrorReply(command))
-            return
-        if not client.authenticated and "no_auth" not in command.flags:
-            command.rejected_calls += 1
-            self.stats["total_error_replies"] += 1
-            client.reply(ErrorReply(NOAUTH))
-            return
-        if "protected" in command.flags and not self.protected_command_allowed(command, client):
-            command.rejected_calls += 1
-            self.stats["total_error_replies"] += 1
-            client.reply(ErrorReply(DEBUG_NOT_ALLOWED))
+        command, error = lookup(self.commands, argv)
+        if error is None:
+            error = self.refusal(client, command)
+        if error is not None:
+            if command is not None:
+                command.rejected_calls += 1
+            self.count_error(error)
+            client.reply(ErrorReply(error))
             return
         started = time.perf_counter()
         reply = run(command, client, argv)
@@ -321,9 +317,23 @@ class Server:
         client.last_command = command.name
         if isinstance(reply, ErrorReply):
             command.failed_calls += 1
-            self.stats["total_error_replies"] += 1
+            self.count_error(reply)
         if reply is not NO_REPLY:
             client.reply(reply)
+
+    def refusal(self, client: Client, command) -> str | None:
+        """Why this client may not run this command now, or None."""
+        if not client.authenticated and "no_auth" not in command.flags:
+            return NOAUTH
+        if "protected" in command.flags and not self.protected_command_allowed(command, client):
+            return DEBUG_NOT_ALLOWED
+        return None
+
+    def count_error(self, message: str) -> None:
+        """Every error reply counts in INFO stats and errorstats, by its first word."""
+        self.stats["total_error_replies"] += 1
+        code = error_code(message)
+        self.error_stats[code] = self.error_stats.get(code, 0) + 1
 
     def protected_command_allowed(self, command, client: Client) -> bool:
         setting = self.config["enable-debug-command"]

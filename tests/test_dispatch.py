@@ -22,7 +22,7 @@ def table():
 
 
 def test_unknown_command_quotes_name_and_arguments(table):
-    assert lookup(table, [b"nosuch", b"a", b"b"]) == \
+    assert lookup(table, [b"nosuch", b"a", b"b"])[1] == \
         "ERR unknown command 'nosuch', with args beginning with: 'a' 'b' "
 
 
@@ -33,10 +33,11 @@ def test_unknown_command_arguments_are_cut_at_128_bytes_of_quoted_text():
 
 
 def test_unknown_subcommand(table):
-    assert lookup(table, [b"client", b"nosuch"]) == "ERR unknown subcommand 'nosuch'. Try CLIENT HELP."
+    assert lookup(table, [b"client", b"nosuch"])[1] == "ERR unknown subcommand 'nosuch'. Try CLIENT HELP."
 
 
 def test_arity_is_checked_with_the_full_name(table):
-    assert lookup(table, [b"get"]) == "ERR wrong number of arguments for 'get' command"
-    assert lookup(table, [b"client", b"kill"]) == "ERR wrong number of arguments for 'client|kill' command"
-    assert lookup(table, [b"GET", b"k"]).name == "get"
+    assert lookup(table, [b"get"])[1] == "ERR wrong number of arguments for 'get' command"
+    assert lookup(table, [b"client", b"kill"])[1] == "ERR wrong number of arguments for 'client|kill' command"
+    command, error = lookup(table, [b"GET", b"k"])
+    assert command.name == "get" and error is None

@@ -228,7 +228,7 @@ def call(table):
     def call(client, *words):
         """Run a command as the dispatcher would; an error comes back as its text."""
         argv = [w if isinstance(w, bytes) else str(w).encode() for w in words]
-        return run(lookup(table, argv), client, argv)
+        return run(lookup(table, argv)[0], client, argv)
     return call
 
 

@@ -32,31 +32,23 @@ def dbsize(client, args):
     return len(client.db)
 
 
-def _flush_mode(args) -> None:
-    # ASYNC and SYNC differ only in who frees the memory; the keys are gone at once either way,
-    # so the mode is only checked.
-    mode = args.get("mode")
-    if mode is not None and mode.lower() not in (b"async", b"sync"):
-        raise CommandError("ERR syntax error")
-
-
 @handler("flushdb")
 def flushdb(client, args):
-    _flush_mode(args)
+    # ASYNC and SYNC differ only in who frees the memory; the keys are gone at once either way.
     client.db.flush()
     return OK
 
 
 @handler("flushall")
 def flushall(client, args):
-    _flush_mode(args)
     for db in client.server.keyspace.dbs:
         db.flush()
     return OK
 
 
 def _db_index(raw: bytes, which: str) -> int:
-    # Redis reads an int: anything else, or beyond 32 bits, is "invalid"; then the range check.
+    # Redis reads a C int: anything else, or beyond 32 bits, is "invalid" (the spec's bad-value),
+    # checked for the first index before the second is looked at; then the range check.
     error = f"ERR invalid {which} DB index"
     index = parse_int(raw, error)
     if not INT_MIN <= index <= INT_MAX:
@@ -120,7 +112,7 @@ def config_resetstat(client, args):
             stats[name] = 0
     for command in info._walk_commands(server.commands):
         command.calls = command.usec = command.rejected_calls = command.failed_calls = 0
-    getattr(server, "error_stats", {}).clear()
+    server.error_stats.clear()
     return OK
 
 
@@ -310,7 +302,7 @@ def keys_of(server, argv: list[bytes]) -> tuple[list[int], tuple[str, ...]]:
 
 
 def _target_argv(args) -> list[bytes]:
-    return [args["command"], *args.get("arg", [])]
+    return [args["command"], *args["arg"]]
 
 
 @handler("command|getkeys")
