@@ -765,7 +765,11 @@ class KeyspaceMachine(RuleBasedStateMachine):
                 )
 
 
+def machine_on(target: Target) -> type[KeyspaceMachine]:
+    """KeyspaceMachine bound to a target (Hypothesis constructs machines without arguments)."""
+    return type("KeyspaceMachine", (KeyspaceMachine,), {"target": target})
+
+
 def run_against(target: Target) -> None:
     """Run the machine against target with the current Hypothesis settings."""
-    machine = type("KeyspaceMachineOn", (KeyspaceMachine,), {"target": target})
-    run_state_machine_as_test(machine)
+    run_state_machine_as_test(machine_on(target))

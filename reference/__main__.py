@@ -13,6 +13,7 @@ def main(argv: list[str]) -> int:
         sys.stderr.flush()
         return error.exit_code
     from reference.server import Server  # after the config: a bad option should fail fast
+    os.chdir(config["dir"])  # as redis-server: relative paths (dbfilename, logfile) are in dir
     if config["daemonize"]:
         if os.fork():
             return 0

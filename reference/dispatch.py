@@ -10,7 +10,6 @@ authentication; then the matcher turns argv into named arguments and the handler
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import spec
@@ -51,15 +50,10 @@ def build_table(table: dict[str, spec.CommandSpec] | None = None) -> dict[bytes,
     registered = commands.load_handlers()
     used = set()
 
-    partial = os.environ.get("REDSPEC_PARTIAL") == "1"  # TEMPORARY while families are written
-
-    def make(command_spec: spec.CommandSpec, first_arg: int) -> Command | None:
+    def make(command_spec: spec.CommandSpec, first_arg: int) -> Command:
         subs = {name.encode(): make(sub, 2) for name, sub in command_spec.subcommands.items()}
-        subs = {name: sub for name, sub in subs.items() if sub is not None}
         entry = registered.get(command_spec.name)
         if entry is None and not command_spec.container:
-            if partial:
-                return None
             raise RuntimeError(f"{command_spec.name} is declared in spec/ but has no handler")
         used.add(command_spec.name)
         handler, raw, converters = entry if entry is not None else (None, frozenset(), {})
@@ -73,7 +67,6 @@ def build_table(table: dict[str, spec.CommandSpec] | None = None) -> dict[bytes,
                        first_arg=first_arg, flags=frozenset(command_spec.flags), subcommands=subs)
 
     result = {name.encode(): make(command_spec, 1) for name, command_spec in table.items()}
-    result = {name: command for name, command in result.items() if command is not None}
     unused = set(registered) - used
     if unused:
         raise RuntimeError(f"handlers without a declaration in spec/: {sorted(unused)}")
@@ -106,7 +99,7 @@ def lookup(table: dict[bytes, Command], argv: list[bytes]) -> tuple[Command | No
     if command.subcommands and len(argv) >= 2:
         sub = command.subcommands.get(argv[1].lower())
         if sub is None:
-            return command, (f"ERR unknown subcommand '{_c_string(argv[1], 128)}'. "
+            return None, (f"ERR unknown subcommand '{_c_string(argv[1], 128)}'. "
                              f"Try {command.spec.display_name} HELP.")
         command = sub
     arity = command.spec.arity

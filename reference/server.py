@@ -18,6 +18,7 @@ import time
 from reference.dispatch import build_table, lookup, run
 from reference.info import error_code
 from reference.keyspace import Keyspace
+from reference.persistence.rdb import save_rdb
 from reference.protocol import ErrorReply, ProtocolError, RequestParser, encode
 
 VERSION = "7.0.15"
@@ -97,6 +98,7 @@ class Server:
         self.selector = selectors.DefaultSelector()
         self.listeners: list[socket.socket] = []
         self.stopping = False
+        self.signalled = False  # the stop was asked by a signal, not by SHUTDOWN
         self.exit_code = 0
         self.active_expire_enabled = True
         self._wakeup_r, self._wakeup_w = socket.socketpair()
@@ -166,7 +168,13 @@ class Server:
         self.log(f"Ready to accept connections")
         next_cron = time.monotonic()
         period = 1.0 / self.config["hz"]
-        while not self.stopping:
+        while True:
+            if self.stopping and self.signalled:
+                self.signalled = False
+                if not self.prepare_shutdown():
+                    self.stopping = False
+            if self.stopping:
+                break
             timeout = max(0.0, next_cron - time.monotonic())
             for key, mask in self.selector.select(timeout):
                 owner = key.data
@@ -191,7 +199,29 @@ class Server:
     def _on_signal(self, signum, frame) -> None:
         name = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
         self.log(f"Received {name} scheduling shutdown...", "warning")
-        self.stopping = True
+        self.stopping = self.signalled = True
+
+    def prepare_shutdown(self) -> bool:
+        """After a signal: save first if save points are configured, as Redis does; if that
+        fails the server keeps running."""
+        if self.config["save"]:
+            self.log("Saving the final RDB snapshot before exiting.")
+            if not self.save_rdb():
+                self.log("Error trying to save the DB, can't exit.", "warning")
+                return False
+        return True
+
+    def save_rdb(self) -> bool:
+        """SAVE: the keyspace to `dbfilename` in `dir`; False (and logged) if it cannot be written."""
+        try:
+            save_rdb(self.keyspace, self.config["dir"], self.config["dbfilename"],
+                     checksum=self.config["rdbchecksum"])
+        except OSError as error:
+            self.log(f"Failed opening the temp RDB file temp-{os.getpid()}.rdb (in server root dir "
+                     f"{self.config['dir']}) for saving: {error.strerror}", "warning")
+            return False
+        self.log("DB saved on disk")
+        return True
 
     def finish_shutdown(self) -> int:
         self.log("User requested shutdown...", "warning")
@@ -301,6 +331,8 @@ class Server:
         """Run one command and queue its reply on the client."""
         self.keyspace.clock.tick()
         command, error = lookup(self.commands, argv)
+        # What CLIENT LIST shows as cmd=: the command looked up, even if it is then refused.
+        client.last_command = command.name if command is not None else "NULL"
         if error is None:
             error = self.refusal(client, command)
         if error is not None:
@@ -314,7 +346,6 @@ class Server:
         command.usec += int((time.perf_counter() - started) * 1_000_000)
         command.calls += 1
         self.stats["total_commands_processed"] += 1
-        client.last_command = command.name
         if isinstance(reply, ErrorReply):
             command.failed_calls += 1
             self.count_error(reply)
@@ -368,5 +399,6 @@ NO_REPLY = _NoReply()
 
 
 def _address(sockaddr) -> str:
+    """host:port as CLIENT LIST shows it, IPv6 hosts in brackets."""
     host, port = sockaddr[0], sockaddr[1]
-    return f"{host}:{port}"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -218,9 +218,7 @@ def client():
 
 @pytest.fixture(scope="module")
 def table():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("REDSPEC_PARTIAL", "1")   # other families may still be missing handlers
-        return build_table()
+    return build_table()
 
 
 @pytest.fixture

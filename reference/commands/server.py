@@ -403,8 +403,10 @@ def debug(client, args):
 # --- SHUTDOWN -----------------------------------------------------------------------------
 
 def _save_before_shutdown(server) -> bool:
-    """Write the RDB file before exiting. Persistence is not implemented yet, so saving
-    fails, as it does in Redis when the file cannot be written."""
+    """Write the RDB file before exiting; False if it could not be written."""
+    server.log("Saving the final RDB snapshot before exiting.")
+    if server.save_rdb():
+        return True
     server.log("Error trying to save the DB, can't exit.", "warning")
     return False
 

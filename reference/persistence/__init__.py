@@ -1,0 +1,1 @@
+"""Persistence: files in Redis 7.0's own formats."""
