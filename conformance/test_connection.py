@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import time
+
 import pytest
 
 from conformance.client import ErrorReply, Verbatim
@@ -340,11 +342,14 @@ def test_client_list_new_connection_has_no_command(client, client_factory):
 
 
 def fresh_id(observer, fresh) -> int:
-    """The id of a connection that has not run a command, found by its address."""
+    """The id of a connection that has not run a command, found by its address (asked a few
+    times: the server may not have accepted the connection yet)."""
     addr = address(fresh.sock.getsockname())
-    for line in parse_lines(observer.call("CLIENT", "LIST")):
-        if line["addr"] == addr:
-            return int(line["id"])
+    for _ in range(50):
+        for line in parse_lines(observer.call("CLIENT", "LIST")):
+            if line["addr"] == addr:
+                return int(line["id"])
+        time.sleep(0.02)
     raise AssertionError(f"no connection from {addr}")
 
 
@@ -387,6 +392,7 @@ def test_client_list_errors(client, args, error):
 
 def test_client_kill_old_form(client, client_factory):
     other = client_factory()
+    assert other.call("PING") == "PONG"  # the server has surely accepted it
     other_addr = address(other.sock.getsockname())
     assert client.call_raw("CLIENT", "KILL", other_addr) == b"+OK\r\n"
     assert other.is_closed()
@@ -421,6 +427,7 @@ def test_client_kill_skipme(client):
 
 def test_client_kill_by_addr_and_laddr(client, client_factory):
     first, second = client_factory(), client_factory()
+    assert first.call("PING") == second.call("PING") == "PONG"  # both surely accepted
     first_addr = address(first.sock.getsockname())
     assert client.call("CLIENT", "KILL", "ADDR", first_addr) == 1
     assert first.is_closed()

@@ -341,10 +341,10 @@ class KeyspaceMachine(RuleBasedStateMachine):
             if new_deadline is ERROR:
                 self.expect_reply(reply, ErrorReply(err_expire_time("SET")), args)
                 return
-        old_value = old.value if old else None
-        refused = (condition == "NX" and old) or (condition == "XX" and not old)
-        if get:
-            expected = old_value
+        exists = old is not None
+        refused = (condition == "NX" and exists) or (condition == "XX" and not exists)
+        if get:  # the old value, whether or not the condition let the SET happen
+            expected = old.value if exists else None
         else:
             expected = None if refused else "OK"
         self.expect_reply(reply, expected, args)
