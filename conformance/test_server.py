@@ -851,6 +851,16 @@ def target_description(target):
     return infos, docs
 
 
+def key_spec_indexes(arguments: list[dict]) -> list[int]:
+    """key_spec_index of every key argument of a COMMAND DOCS argument tree, in order."""
+    found = []
+    for arg in arguments:
+        if arg["type"] == "key":
+            found.append(arg["key_spec_index"])
+        found.extend(key_spec_indexes(arg.get("arguments", [])))
+    return found
+
+
 @pytest.mark.parametrize("command", DECLARED, ids=[command.name for command in DECLARED])
 def test_command_info_matches_spec(target_description, command):
     infos, _ = target_description
@@ -862,7 +872,7 @@ def test_command_info_matches_spec(target_description, command):
     assert entry[3:6] == [command.first_key, command.last_key, command.key_step]
     assert set(entry[6]) == set(command.acl_categories)
     assert {tip.decode() for tip in entry[7]} == set(command.tips)
-    assert bool(entry[8]) == (command.first_key != 0)
+    assert spec.key_specs_from_info(text(entry[8])) == command.key_specs
 
 
 @pytest.mark.parametrize("command", DECLARED, ids=[command.name for command in DECLARED])
@@ -875,5 +885,6 @@ def test_command_docs_match_spec(target_description, command):
     assert doc.get("complexity", "") == command.complexity
     assert set(doc.get("doc_flags", [])) == set(command.doc_flags)
     assert spec.arguments_from_docs(doc.get("arguments", [])) == command.arguments
+    assert key_spec_indexes(doc.get("arguments", [])) == spec.key_spec_indexes(command)
     if command.container:
         assert set(command.subcommands) <= {name.split("|")[1] for name in doc["subcommands"]}

@@ -31,7 +31,7 @@ COMMAND_FLAGS = frozenset("""
 """.split())
 FIELDS = {"arity", "flags", "keys", "acl", "group", "since", "summary", "complexity", "reply",
           "parse", "container", "tips", "doc-flags", "deprecated-since", "replaced-by",
-          "combinable", "unknown-option", "bad-value", "exclusive", "conversion", "missing-argument", "repeats"}
+          "combinable", "unknown-option", "bad-value", "exclusive", "conversion", "missing-argument", "repeats", "key-specs"}
 
 
 class SpecError(Exception):
@@ -69,6 +69,43 @@ class Arg:
         return f"<{text}>" if self.type == "oneof" else text
 
 
+KEY_SPEC_FLAGS = ("RO", "RW", "OW", "RM", "access", "update", "insert", "delete", "not_key",
+                  "incomplete", "variable_flags")
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """Where a command's keys are and how it uses them, as COMMAND INFO's key specifications:
+    begin_search ("index", pos) or ("keyword", word, startfrom); find_keys ("range", lastkey,
+    keystep, limit) or ("keynum", keynumidx, firstkey, keystep); flags such as RW access update."""
+    begin_search: tuple
+    find_keys: tuple
+    flags: tuple[str, ...]
+
+
+def parse_key_specs(text: str) -> tuple[KeySpec, ...]:
+    """`index 1 / range 0 1 0 / RW access delete; index 2 / range 0 1 0 / OW update`"""
+    specs = []
+    for item in filter(str.strip, text.split(";")):
+        try:
+            begin, find, flags = (part.split() for part in item.split("/"))
+            if begin[0] == "index":
+                begin_search = ("index", int(begin[1]))
+            elif begin[0] == "keyword":
+                begin_search = ("keyword", begin[1], int(begin[2]))
+            else:
+                raise ValueError(begin[0])
+            if find[0] not in ("range", "keynum"):
+                raise ValueError(find[0])
+            find_keys = (find[0], int(find[1]), int(find[2]), int(find[3]))
+        except (ValueError, IndexError):
+            raise SpecError(f"bad key spec {item.strip()!r}") from None
+        if set(flags) - set(KEY_SPEC_FLAGS):
+            raise SpecError(f"bad key spec flags {flags}")
+        specs.append(KeySpec(begin_search, find_keys, tuple(flags)))
+    return tuple(specs)
+
+
 @dataclass
 class CommandSpec:
     name: str                       # lowercase; "client|kill" for a subcommand
@@ -99,6 +136,7 @@ class CommandSpec:
     conversion: str = "after-match"            # or "as-read": when numbers are converted
     missing_argument: str | None = None        # error when argv ends where more is needed
     repeats: str = "last-wins"                 # or "none": an option given twice is an error
+    key_specs: tuple[KeySpec, ...] = ()
     subcommands: dict[str, CommandSpec] = field(default_factory=dict)
     prose: str = ""                 # the markdown that follows the declaration
 
@@ -344,6 +382,7 @@ def parse_declaration(text: str, family: str = "", containers: frozenset[str] = 
         conversion=fields.get("conversion", "after-match"),
         missing_argument=fields.get("missing-argument") or None,
         repeats=fields.get("repeats", "last-wins"),
+        key_specs=parse_key_specs(fields.get("key-specs", "")),
     )
 
 
@@ -409,6 +448,8 @@ def validate(command: CommandSpec) -> None:
         raise SpecError(f"{command.name}: arity 0")
     if command.key_step < 0 or (command.first_key == 0) != (command.key_step == 0):
         raise SpecError(f"{command.name}: inconsistent key positions")
+    if command.first_key and not command.key_specs:
+        raise SpecError(f"{command.name}: a command with keys declares its key-specs")
 
 
 def all_commands() -> list[CommandSpec]:
@@ -430,3 +471,34 @@ def arguments_from_docs(arguments: list[dict]) -> tuple[Arg, ...]:
                    multiple_token="multiple_token" in flags,
                    children=tuple(one(child) for child in doc.get("arguments", [])))
     return tuple(one(doc) for doc in arguments)
+
+
+def key_specs_from_info(specs: list[dict]) -> tuple[KeySpec, ...]:
+    """COMMAND INFO's key specifications (dicts with str keys and values, as from a RESP3
+    reply) -> KeySpecs, to compare a target with a declaration. Notes are not compared."""
+    out = []
+    for item in specs:
+        begin, find = item["begin_search"], item["find_keys"]
+        if begin["type"] == "index":
+            begin_search = ("index", begin["spec"]["index"])
+        else:
+            begin_search = ("keyword", begin["spec"]["keyword"], begin["spec"]["startfrom"])
+        f = find["spec"]
+        if find["type"] == "range":
+            find_keys = ("range", f["lastkey"], f["keystep"], f["limit"])
+        else:
+            find_keys = ("keynum", f["keynumidx"], f["firstkey"], f["keystep"])
+        out.append(KeySpec(begin_search, find_keys, tuple(item["flags"])))
+    return tuple(out)
+
+
+def key_spec_indexes(command: CommandSpec) -> list[int]:
+    """The key spec each key argument refers to in COMMAND DOCS, in argument order: the n-th
+    key argument has the n-th key spec, the last key spec taking any further ones."""
+    def keys(args):
+        for arg in args:
+            if arg.type == "key":
+                yield arg
+            yield from keys(arg.children)
+    count = len(command.key_specs)
+    return [min(i, count - 1) for i, _ in enumerate(keys(command.arguments))] if count else []

@@ -80,15 +80,23 @@ def test_commandstats_lists_only_used_commands(server, table):
         table[b"config"].subcommands[b"get"].rejected_calls = 0
 
 
-def test_key_specs_derived_from_key_positions():
+def test_key_specs_come_from_the_declaration():
     declared = spec.load()
     assert commands.key_specs(declared["dbsize"]) == []
     [mset] = commands.key_specs(declared["mset"])
     assert mset["begin_search"] == {"type": "index", "spec": {"index": 1}}
     assert mset["find_keys"]["spec"] == {"lastkey": -1, "keystep": 2, "limit": 0}
-    [rename] = commands.key_specs(declared["rename"])
-    assert rename["find_keys"]["spec"] == {"lastkey": 1, "keystep": 1, "limit": 0}
-    assert list(commands.key_specs(declared["get"])[0]["flags"]) == ["RO", "access"]
+    source, target = commands.key_specs(declared["rename"])
+    assert list(source["flags"]) == ["RW", "access", "delete"] and list(target["flags"]) == ["OW", "update"]
+    assert target["begin_search"]["spec"] == {"index": 2}
+
+
+def test_key_spec_index_of_each_key_argument():
+    declared = spec.load()
+    docs = commands.argument_docs(declared["rename"].arguments[1], commands._key_spec_indexes(declared["rename"]))
+    assert docs["key_spec_index"] == 0  # a fresh counter: the first key argument met
+    counter = commands._key_spec_indexes(declared["copy"])
+    assert [commands.argument_docs(a, counter).get("key_spec_index") for a in declared["copy"].arguments[:2]] == [0, 1]
 
 
 def test_command_info_orders_flags_and_categories(table):
@@ -108,8 +116,12 @@ def test_find_command(table, name, found):
 
 def test_keys_of(table):
     server = SimpleNamespace(commands=table)
-    assert commands.keys_of(server, [b"mset", b"a", b"1", b"b"])[0] == [1, 3]
-    assert commands.keys_of(server, [b"object", b"encoding", b"k"])[0] == [2]
+    assert commands.keys_of(server, [b"mset", b"a", b"1", b"b", b"2"]) == [(1, ("OW", "update")), (3, ("OW", "update"))]
+    assert commands.keys_of(server, [b"object", b"encoding", b"k"]) == [(2, ("RO",))]
+    assert commands.keys_of(server, [b"set", b"k", b"v"]) == [(1, ("OW", "update"))]
+    assert commands.keys_of(server, [b"set", b"k", b"v", b"get"]) == [(1, ("RW", "access", "update"))]
+    # a range counted from the end takes what is there, as Redis does (MSET a 1 b -> a, b)
+    assert [i for i, _ in commands.keys_of(server, [b"mset", b"a", b"1", b"b"])] == [1, 3]
     with pytest.raises(CommandError, match="Invalid command specified"):
         commands.keys_of(server, [b"config", b"nosuch", b"x"])
     with pytest.raises(CommandError, match="no key arguments"):
@@ -132,6 +144,6 @@ def test_atoi(raw, value):
 
 def test_argument_docs_of_a_oneof():
     [filterby] = spec.load()["command"].subcommands["list"].arguments
-    doc = commands.argument_docs(filterby, has_key_spec=False)
+    doc = commands.argument_docs(filterby, None)
     assert doc["name"] == "filterby" and doc["token"] == "FILTERBY" and list(doc["flags"]) == ["optional"]
     assert [child["token"] for child in doc["arguments"]] == ["MODULE", "ACLCAT", "PATTERN"]

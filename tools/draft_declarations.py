@@ -55,6 +55,31 @@ def render(arg: dict) -> str:
     return f"[{body}]" if optional else body
 
 
+def render_key_specs(specs) -> str:
+    """COMMAND INFO's key specifications in the spec's notation (see spec/grammar.lark)."""
+    dec = lambda v: v.decode() if isinstance(v, bytes) else v
+    rendered = []
+    for spec in specs:
+        spec = {dec(k): v for k, v in zip(spec[::2], spec[1::2])} if isinstance(spec, list) else \
+            {dec(k): v for k, v in spec.items()}
+        def pairs(x):
+            return {dec(k): v for k, v in zip(x[::2], x[1::2])} if isinstance(x, list) else \
+                {dec(k): v for k, v in x.items()}
+        begin, find = pairs(spec["begin_search"]), pairs(spec["find_keys"])
+        begin_spec, find_spec = pairs(begin["spec"]), pairs(find["spec"])
+        if dec(begin["type"]) == "index":
+            begin_text = f"index {begin_spec['index']}"
+        else:
+            begin_text = f"keyword {dec(begin_spec['keyword'])} {begin_spec['startfrom']}"
+        if dec(find["type"]) == "range":
+            find_text = f"range {find_spec['lastkey']} {find_spec['keystep']} {find_spec['limit']}"
+        else:
+            find_text = f"keynum {find_spec['keynumidx']} {find_spec['firstkey']} {find_spec['keystep']}"
+        flags = " ".join(dec(f) for f in spec["flags"])
+        rendered.append(f"{begin_text} / {find_text} / {flags}")
+    return "; ".join(rendered)
+
+
 def _draft(info, docs, name):
     d = {k.decode() if isinstance(k, bytes) else k: v for k, v in zip(docs[::2], docs[1::2])} if isinstance(docs, list) else docs
     dec = lambda v: v.decode() if isinstance(v, bytes) else v
@@ -81,6 +106,8 @@ def _draft(info, docs, name):
         lines.append(f"complexity: {dec(d['complexity'])}")
     if info[7]:
         lines.append("tips: " + " ".join(dec(t) for t in info[7]))
+    if info[8]:
+        lines.append("key-specs: " + render_key_specs(info[8]))
     if d.get("doc_flags"):
         lines.append("doc-flags: " + " ".join(dec(f) for f in d["doc_flags"]))
     if d.get("deprecated_since"):

@@ -35,6 +35,18 @@ def handler(name: str, raw: tuple[str, ...] = (), convert: dict | None = None):
     return register
 
 
+# Commands whose key spec says variable_flags: command name -> function(argv) -> the flags its
+# keys have in this invocation (COMMAND GETKEYSANDFLAGS), as Redis's getkeys procedures decide.
+KEY_FLAGS: dict[str, object] = {}
+
+
+def key_flags(name: str):
+    def register(function):
+        KEY_FLAGS[name] = function
+        return function
+    return register
+
+
 def load_handlers() -> dict[str, tuple[object, frozenset[str], dict]]:
     for module in FAMILY_MODULES:
         importlib.import_module(f"reference.commands.{module}")

@@ -7,11 +7,12 @@ are sets (arrays in RESP2), documentation is a map (a flat array in RESP2).
 """
 from __future__ import annotations
 
+import itertools
 import re
 import time
 
 from reference import info
-from reference.commands import handler
+from reference.commands import KEY_FLAGS, handler
 from reference.config import ConfigSetError, glob_match
 from reference.dispatch import CommandError
 from reference.protocol import OK, ErrorReply, Push, RespSet, Status, Verbatim
@@ -132,33 +133,27 @@ def _in_order(names, order) -> RespSet:
     return RespSet(Status(name) for name in order if name in names)
 
 
-def key_spec_flags(command_spec) -> tuple[str, ...]:
-    """The flags of a command's key specification.
-
-    APPROXIMATION: the spec declares key positions (`keys: first last step`) but not Redis's
-    per-key-spec flags (RW/RO/OW/RM and access/update/insert/delete), so they are derived from
-    the command's flags: readonly commands read (RO access), others read and update.
-    """
-    if "readonly" in command_spec.flags:
-        return ("RO", "access")
-    return ("RW", "access", "update")
+KEY_SPEC_FLAG_ORDER = ("RO", "RW", "OW", "RM", "access", "update", "insert", "delete",
+                       "not_key", "incomplete", "variable_flags")
 
 
 def key_specs(command_spec) -> list[dict]:
-    """Redis 7.0's key specifications, derived from the declared first/last/step: one spec
-    that starts at index `first` and covers a range (lastkey relative to first, or negative
-    counted from the end of argv)."""
-    first, last, step = command_spec.first_key, command_spec.last_key, command_spec.key_step
-    if first == 0:
-        return []
-    return [{
-        "flags": _in_order(key_spec_flags(command_spec),
-                           ("RO", "RW", "OW", "RM", "access", "update", "insert", "delete")),
-        "begin_search": {"type": "index", "spec": {"index": first}},
-        "find_keys": {"type": "range",
-                      "spec": {"lastkey": last - first if last >= 0 else last,
-                               "keystep": step, "limit": 0}},
-    }]
+    """COMMAND INFO's key specifications, from the declared `key-specs:`."""
+    out = []
+    for key_spec in command_spec.key_specs:
+        begin = key_spec.begin_search
+        if begin[0] == "index":
+            begin_search = {"type": "index", "spec": {"index": begin[1]}}
+        else:
+            begin_search = {"type": "keyword", "spec": {"keyword": begin[1], "startfrom": begin[2]}}
+        kind, a, b, c = key_spec.find_keys
+        if kind == "range":
+            find_keys = {"type": "range", "spec": {"lastkey": a, "keystep": b, "limit": c}}
+        else:
+            find_keys = {"type": "keynum", "spec": {"keynumidx": a, "firstkey": b, "keystep": c}}
+        out.append({"flags": _in_order(key_spec.flags, KEY_SPEC_FLAG_ORDER),
+                    "begin_search": begin_search, "find_keys": find_keys})
+    return out
 
 
 def command_info(command):
@@ -174,11 +169,12 @@ def command_info(command):
             RespSet(key_specs(s)), subcommands]
 
 
-def argument_docs(arg, has_key_spec: bool) -> dict:
-    """One argument in COMMAND DOCS' shape (the documented tree, not the `parse:` one)."""
+def argument_docs(arg, key_spec_indexes) -> dict:
+    """One argument in COMMAND DOCS' shape (the documented tree, not the `parse:` one).
+    key_spec_indexes hands out the key spec of each key argument in turn."""
     doc = {"name": arg.name, "type": arg.type}
-    if arg.type == "key" and has_key_spec:
-        doc["key_spec_index"] = 0  # the one key spec we derive covers every key
+    if arg.type == "key" and key_spec_indexes is not None:
+        doc["key_spec_index"] = next(key_spec_indexes)
     if arg.token is not None:
         doc["token"] = arg.token
     flags = [name for name, present in (("optional", arg.optional), ("multiple", arg.multiple),
@@ -186,8 +182,16 @@ def argument_docs(arg, has_key_spec: bool) -> dict:
     if flags:
         doc["flags"] = RespSet(Status(flag) for flag in flags)
     if arg.type in ("oneof", "block"):
-        doc["arguments"] = [argument_docs(child, has_key_spec) for child in arg.children]
+        doc["arguments"] = [argument_docs(child, key_spec_indexes) for child in arg.children]
     return doc
+
+
+def _key_spec_indexes(command_spec):
+    """0, 1, ... for the key arguments in order, the last key spec taking any extra ones."""
+    count = len(command_spec.key_specs)
+    if not count:
+        return None
+    return itertools.chain(range(count), itertools.repeat(count - 1))
 
 
 def command_docs(command) -> dict:
@@ -208,7 +212,8 @@ def command_docs(command) -> dict:
     if s.replaced_by:
         doc["replaced_by"] = s.replaced_by
     if s.arguments:
-        doc["arguments"] = [argument_docs(arg, s.first_key > 0) for arg in s.arguments]
+        indexes = _key_spec_indexes(s)
+        doc["arguments"] = [argument_docs(arg, indexes) for arg in s.arguments]
     if s.container:
         doc["subcommands"] = {sub.name: command_docs(sub) for sub in command.subcommands.values()}
     return doc
@@ -280,8 +285,46 @@ def command_list(client, args):
     return [command.name.encode() for command in commands]
 
 
-def keys_of(server, argv: list[bytes]) -> tuple[list[int], tuple[str, ...]]:
-    """COMMAND GETKEYS' analysis of a full command line: (positions of its keys, their flags).
+def _keys_by_spec(key_spec, argv: list[bytes]) -> list[int] | None:
+    """Positions the key spec finds in argv, or None when argv does not fit it."""
+    begin = key_spec.begin_search
+    if begin[0] == "index":
+        first = begin[1]
+    else:  # the keyword, searched forwards from startfrom (or backwards when it is negative)
+        _, keyword, startfrom = begin
+        order = range(startfrom, len(argv)) if startfrom > 0 else range(len(argv) + startfrom, 0, -1)
+        first = next((i + 1 for i in order if 1 <= i < len(argv) and argv[i].upper() == keyword.encode()), 0)
+        if not first:
+            return []
+    kind, a, b, c = key_spec.find_keys
+    if kind == "range":
+        lastkey, step, limit = a, b, c
+        if lastkey >= 0:
+            last = first + lastkey
+        elif not limit:
+            last = len(argv) + lastkey
+        else:
+            last = first + ((len(argv) - first) // limit + lastkey)
+    else:
+        keynumidx, firstkey, step = a, b, c
+        if first + keynumidx >= len(argv):
+            return None
+        try:
+            numkeys = parse_int(argv[first + keynumidx])
+        except ValueError_:
+            return None
+        if numkeys < 0:
+            return None
+        first += firstkey
+        last = first + numkeys - 1
+    if last >= len(argv) or last < first or first >= len(argv):
+        return None
+    return list(range(first, last + 1, step))
+
+
+def keys_of(server, argv: list[bytes]) -> list[tuple[int, tuple[str, ...]]]:
+    """COMMAND GETKEYS' analysis of a full command line: (position, flags) of each key, as
+    Redis finds them with the key specs (or the command's own flags rule when they vary).
     Raises CommandError with Redis's texts for what cannot be analysed."""
     command = server.commands.get(argv[0].lower())
     if command is not None and command.spec.container:
@@ -289,16 +332,23 @@ def keys_of(server, argv: list[bytes]) -> tuple[list[int], tuple[str, ...]]:
     if command is None:
         raise CommandError("ERR Invalid command specified")
     s = command.spec
-    if s.first_key == 0:
+    if not s.key_specs:
         raise CommandError("ERR The command has no key arguments")
     if (s.arity > 0 and len(argv) != s.arity) or len(argv) < -s.arity:
         raise CommandError("ERR Invalid number of arguments specified for command")
-    last = s.last_key if s.last_key >= 0 else len(argv) + s.last_key
-    # With a variable arity the range may run past argv (MSET a 1 b): those positions are skipped.
-    positions = [i for i in range(s.first_key, last + 1, s.key_step) if i < len(argv)]
-    if not positions and "no_mandatory_keys" not in s.flags:
+    keys: list[tuple[int, tuple[str, ...]]] = []
+    for key_spec in s.key_specs:
+        positions = _keys_by_spec(key_spec, argv)
+        if positions is None:
+            keys = []
+            break
+        flags = key_spec.flags
+        if "variable_flags" in flags:
+            flags = KEY_FLAGS[s.name](argv)
+        keys.extend((i, flags) for i in positions)
+    if not keys and "no_mandatory_keys" not in s.flags:
         raise CommandError("ERR Invalid arguments specified for command")
-    return positions, key_spec_flags(s)
+    return keys
 
 
 def _target_argv(args) -> list[bytes]:
@@ -308,15 +358,13 @@ def _target_argv(args) -> list[bytes]:
 @handler("command|getkeys")
 def command_getkeys(client, args):
     argv = _target_argv(args)
-    positions, _ = keys_of(client.server, argv)
-    return [argv[i] for i in positions]
+    return [argv[i] for i, _ in keys_of(client.server, argv)]
 
 
 @handler("command|getkeysandflags")
 def command_getkeysandflags(client, args):
     argv = _target_argv(args)
-    positions, flags = keys_of(client.server, argv)
-    return [[argv[i], RespSet(Status(flag) for flag in flags)] for i in positions]
+    return [[argv[i], _in_order(flags, KEY_SPEC_FLAG_ORDER)] for i, flags in keys_of(client.server, argv)]
 
 
 # --- DEBUG --------------------------------------------------------------------------------

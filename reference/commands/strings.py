@@ -13,7 +13,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from reference import longdouble
-from reference.commands import handler
+from reference.commands import handler, key_flags
 from reference.dispatch import WRONGTYPE, CommandError
 from reference.protocol import OK
 from reference.values import FLOAT_ERROR, INT64_MAX, INT64_MIN, parse_int
@@ -120,6 +120,14 @@ def psetex(client, args):
 def getset(client, args):
     _, old = _set(client, args["key"], args["value"], get=True)
     return old
+
+
+@key_flags("set")
+def set_key_flags(argv: list[bytes]) -> tuple[str, ...]:
+    """SET's key is only overwritten, unless GET also reads it."""
+    if any(word.upper() == b"GET" for word in argv[3:]):
+        return ("RW", "access", "update")
+    return ("OW", "update")
 
 
 @handler("mset")
