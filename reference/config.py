@@ -1085,26 +1085,22 @@ class Config:
             if new != old or option.kind in _ALWAYS_CHANGED or VOLATILE in option.flags:
                 changed.append((option, registered))
 
-        ran: list = []
+        ran: list = []  # (callback, option name) in the order they ran
         for option, registered in changed:
             for callback in self._callbacks.get(option.name, []):
-                if callback in ran:
+                if any(callback == done for done, _ in ran):
                     continue
-                ran.append(callback)
+                ran.append((callback, option.name))
                 try:
                     callback(self, option.name)
                 except ConfigApplyError as reason:
                     self._values = before
-                    self._rerun(ran)
+                    for done, name in ran:  # re-apply the old values; Redis only logs errors here
+                        try:
+                            done(self, name)
+                        except ConfigApplyError:
+                            pass
                     raise failed(registered, reason) from None
-
-    def _rerun(self, callbacks) -> None:
-        # Re-apply the restored values; like Redis, errors here can only be logged.
-        for callback in callbacks:
-            try:
-                callback(self, None)
-            except ConfigApplyError:
-                pass
 
     # --- parsing one option's words
 

@@ -97,154 +97,6 @@ def _min_width(arg: Arg) -> int:
     return keyword + 1
 
 
-def _take_value(arg: Arg, cur: _Cursor, container, key, rules) -> None:
-    value = cur.take()
-    container[key] = value
-    if arg.name in rules.raw:
-        return
-    converter = rules.converters.get(arg.name)
-    if converter is None:
-        converter = _CONVERT.get(arg.type)
-        if converter is None:
-            return
-        message = rules.bad_values.get(arg.name)
-        if message is not None:
-            converter = partial(converter, error=message)
-    if rules.as_read:
-        container[key] = converter(value)
-    else:
-        cur.deferred.append((container, key, value, converter))
-
-
-def _match_body(arg: Arg, cur: _Cursor, out: Args, rules) -> None:
-    """One occurrence of arg, its keyword (if any) already consumed."""
-    if arg.type == "pure-token":
-        out[arg.name] = True
-    elif arg.type == "block":
-        _match_sequence(arg.children, cur, out, rules)
-    elif arg.type == "oneof":
-        _match_oneof(arg, cur, out, rules)
-    else:
-        _take_value(arg, cur, out, arg.name, rules)
-
-
-def _match_oneof(arg: Arg, cur: _Cursor, out: Args, rules) -> None:
-    word = cur.peek_upper()
-    for child in arg.children:
-        if child.token is not None and child.token.upper() == word:
-            _match_one(child, cur, out, rules)
-            out[arg.name] = child.name
-            return
-    for child in arg.children:  # alternatives without a keyword: the first that fits
-        if child.token is None and (child.type != "pure-token"):
-            trial = _Cursor(cur.argv, cur.pos)
-            trial.reserve = cur.reserve
-            attempt = Args()
-            try:
-                _match_one(child, trial, attempt, rules)
-                if trial.left() > trial.reserve:
-                    continue
-            except MatchError:
-                continue
-            out.update(attempt)
-            out[arg.name] = child.name
-            cur.pos = trial.pos
-            cur.deferred.extend(trial.deferred)
-            return
-    raise MatchError(SYNTAX_ERROR)
-
-
-def _match_item(arg: Arg, cur: _Cursor, items: list, rules) -> None:
-    """One item of a repeated argument, appended to its list."""
-    if arg.type in ("block", "oneof"):
-        item = Args()
-        _match_body(arg, cur, item, rules)
-        items.append(item)
-    else:
-        items.append(None)
-        _take_value(arg, cur, items, len(items) - 1, rules)
-
-
-def _match_one(arg: Arg, cur: _Cursor, out: Args, rules) -> None:
-    """One argument including its keyword; a repeated one collects its items into a list."""
-    if not arg.multiple:
-        if arg.token is not None:
-            cur.take()
-        _match_body(arg, cur, out, rules)
-        return
-    items = out.setdefault(arg.name, [])
-    if arg.token is not None and not arg.multiple_token:
-        cur.take()
-    tokens = set(_tokens_of(arg)) if arg.type == "oneof" else None
-    while True:
-        if arg.multiple_token:
-            cur.take()
-        _match_item(arg, cur, items, rules)
-        if cur.left() <= cur.reserve:
-            break
-        if arg.multiple_token and cur.peek_upper() != arg.token.upper():
-            break
-        if tokens is not None and cur.peek_upper() not in tokens:
-            break
-
-
-def _match_sequence(args, cur: _Cursor, out: Args, rules) -> None:
-    """Match a declared sequence, leaving `cur.reserve` items for what follows it."""
-    outer_reserve = cur.reserve
-    i = 0
-    while i < len(args):
-        if _keyword_headed(args[i]):
-            run = []
-            while i < len(args) and _keyword_headed(args[i]):
-                run.append(args[i])
-                i += 1
-            cur.reserve = outer_reserve + sum(_min_width(later) for later in args[i:])
-            _match_options(run, cur, out, rules)
-            continue
-        arg = args[i]
-        i += 1
-        cur.reserve = outer_reserve + sum(_min_width(later) for later in args[i:])
-        if not arg.optional or cur.left() > cur.reserve:
-            _match_one(arg, cur, out, rules)
-    cur.reserve = outer_reserve
-
-
-def _match_options(run, cur: _Cursor, out: Args, rules) -> None:
-    """Keyword-headed arguments in any order."""
-    by_token: dict[str, tuple[Arg, Arg | None]] = {}
-    for arg in run:
-        if arg.token is not None:
-            by_token[arg.token.upper()] = (arg, None)
-        else:  # a oneof of keyword-headed alternatives
-            for child in arg.children:
-                for token in _tokens_of(child):
-                    by_token[token] = (child, arg)
-    while cur.left() > cur.reserve:
-        word = cur.peek_upper()
-        if word not in by_token:
-            break
-        arg, oneof = by_token[word]
-        if not rules.repeats and arg.name in out:
-            raise MatchError(SYNTAX_ERROR)
-        if oneof is not None and oneof.name in rules.combinable:
-            out.setdefault(oneof.name, set()).add(arg.name)
-        elif oneof is not None:
-            if out.get(oneof.name, arg.name) != arg.name:
-                raise MatchError(SYNTAX_ERROR)
-            out[oneof.name] = arg.name
-            if arg.token is None:
-                _match_body(arg, cur, out, rules)
-                continue
-        if arg.multiple_token:
-            cur.take()
-            _match_item(arg, cur, out.setdefault(arg.name, []), rules)
-        else:
-            _match_one(arg, cur, out, rules)
-    for arg in run:
-        if not arg.optional and arg.name not in out:
-            raise MatchError(SYNTAX_ERROR)
-
-
 @dataclass(frozen=True)
 class Rules:
     """What a declaration says beyond its argument tree (see spec/grammar.lark's fields)."""
@@ -259,6 +111,228 @@ class Rules:
     converters: dict = field(default_factory=dict)  # argument name -> the handler's own parser
 
 
+class _Matcher:
+    """One command's compiled matcher: the plan of every sequence in its argument tree (which
+    arguments form keyword runs, what each run's keywords are, how much later arguments need)
+    is worked out once, here, so matching a command line only walks argv."""
+
+    def __init__(self, arguments: tuple[Arg, ...], rules: Rules):
+        self.rules = rules
+        self.plans: dict[int, list] = {}        # id(sequence) -> its steps
+        self.tokens: dict[int, frozenset] = {}  # id(repeated oneof) -> the keywords that continue it
+        self.converters: dict[int, object] = {}  # id(leaf) -> its converter, if any
+        self.arguments = arguments
+        self._plan(arguments)
+
+    def _plan(self, args) -> None:
+        steps = []
+        i = 0
+        while i < len(args):
+            if _keyword_headed(args[i]):
+                run = []
+                while i < len(args) and _keyword_headed(args[i]):
+                    run.append(args[i])
+                    i += 1
+                need_after = sum(_min_width(later) for later in args[i:])
+                steps.append(("options", need_after, self._options_table(run), tuple(run)))
+                continue
+            arg = args[i]
+            i += 1
+            steps.append(("one", sum(_min_width(later) for later in args[i:]), arg, None))
+        self.plans[id(args)] = steps
+        for arg in args:
+            self._prepare(arg)
+
+    def _prepare(self, arg: Arg) -> None:
+        if arg.type == "block":
+            self._plan(arg.children)
+        elif arg.type == "oneof":
+            for child in arg.children:
+                self._prepare(child)
+            self.tokens[id(arg)] = frozenset(_tokens_of(arg))
+        elif arg.type != "pure-token":
+            self.converters[id(arg)] = self._converter(arg)
+
+    def _converter(self, arg: Arg):
+        rules = self.rules
+        if arg.name in rules.raw:
+            return None
+        converter = rules.converters.get(arg.name)
+        if converter is not None:
+            return converter
+        converter = _CONVERT.get(arg.type)
+        message = rules.bad_values.get(arg.name)
+        if converter is not None and message is not None:
+            converter = partial(converter, error=message)
+        return converter
+
+    @staticmethod
+    def _options_table(run) -> dict[str, tuple[Arg, Arg | None]]:
+        by_token: dict[str, tuple[Arg, Arg | None]] = {}
+        for arg in run:
+            if arg.token is not None:
+                by_token[arg.token.upper()] = (arg, None)
+            else:  # a oneof of keyword-headed alternatives
+                for child in arg.children:
+                    for token in _tokens_of(child):
+                        by_token[token] = (child, arg)
+        return by_token
+
+    # --- matching --------------------------------------------------------------------------
+
+    def take_value(self, arg: Arg, cur: _Cursor, container, key) -> None:
+        value = cur.take()
+        container[key] = value
+        converter = self.converters[id(arg)]
+        if converter is None:
+            return
+        if self.rules.as_read:
+            container[key] = converter(value)
+        else:
+            cur.deferred.append((container, key, value, converter))
+
+    def body(self, arg: Arg, cur: _Cursor, out: Args) -> None:
+        """One occurrence of arg, its keyword (if any) already consumed."""
+        kind = arg.type
+        if kind == "pure-token":
+            out[arg.name] = True
+        elif kind == "block":
+            self.sequence(arg.children, cur, out)
+        elif kind == "oneof":
+            self.oneof(arg, cur, out)
+        else:
+            self.take_value(arg, cur, out, arg.name)
+
+    def oneof(self, arg: Arg, cur: _Cursor, out: Args) -> None:
+        word = cur.peek_upper()
+        for child in arg.children:
+            if child.token is not None and child.token.upper() == word:
+                self.one(child, cur, out)
+                out[arg.name] = child.name
+                return
+        for child in arg.children:  # alternatives without a keyword: the first that fits
+            if child.token is None and child.type != "pure-token":
+                trial = _Cursor(cur.argv, cur.pos)
+                trial.reserve = cur.reserve
+                attempt = Args()
+                try:
+                    self.one(child, trial, attempt)
+                    if trial.left() > trial.reserve:
+                        continue
+                except MatchError:
+                    continue
+                out.update(attempt)
+                out[arg.name] = child.name
+                cur.pos = trial.pos
+                cur.deferred.extend(trial.deferred)
+                return
+        raise MatchError(SYNTAX_ERROR)
+
+    def item(self, arg: Arg, cur: _Cursor, items: list) -> None:
+        """One item of a repeated argument, appended to its list."""
+        if arg.type in ("block", "oneof"):
+            item = Args()
+            self.body(arg, cur, item)
+            items.append(item)
+        else:
+            items.append(None)
+            self.take_value(arg, cur, items, len(items) - 1)
+
+    def one(self, arg: Arg, cur: _Cursor, out: Args) -> None:
+        """One argument including its keyword; a repeated one collects its items into a list."""
+        if not arg.multiple:
+            if arg.token is not None:
+                cur.take()
+            self.body(arg, cur, out)
+            return
+        items = out.setdefault(arg.name, [])
+        if arg.token is not None and not arg.multiple_token:
+            cur.take()
+        tokens = self.tokens.get(id(arg))
+        while True:
+            if arg.multiple_token:
+                cur.take()
+            self.item(arg, cur, items)
+            if cur.left() <= cur.reserve:
+                break
+            if arg.multiple_token and cur.peek_upper() != arg.token.upper():
+                break
+            if tokens is not None and cur.peek_upper() not in tokens:
+                break
+
+    def sequence(self, args, cur: _Cursor, out: Args) -> None:
+        """Match a declared sequence, leaving `cur.reserve` items for what follows it."""
+        outer_reserve = cur.reserve
+        for kind, need_after, what, run in self.plans[id(args)]:
+            cur.reserve = outer_reserve + need_after
+            if kind == "options":
+                self.options(what, run, cur, out)
+            elif not what.optional or cur.left() > cur.reserve:
+                self.one(what, cur, out)
+        cur.reserve = outer_reserve
+
+    def options(self, by_token, run, cur: _Cursor, out: Args) -> None:
+        """Keyword-headed arguments in any order."""
+        rules = self.rules
+        while cur.left() > cur.reserve:
+            word = cur.peek_upper()
+            if word not in by_token:
+                break
+            arg, oneof = by_token[word]
+            if not rules.repeats and arg.name in out:
+                raise MatchError(SYNTAX_ERROR)
+            if oneof is not None and oneof.name in rules.combinable:
+                out.setdefault(oneof.name, set()).add(arg.name)
+            elif oneof is not None:
+                if out.get(oneof.name, arg.name) != arg.name:
+                    raise MatchError(SYNTAX_ERROR)
+                out[oneof.name] = arg.name
+                if arg.token is None:
+                    self.body(arg, cur, out)
+                    continue
+            if arg.multiple_token:
+                cur.take()
+                self.item(arg, cur, out.setdefault(arg.name, []))
+            else:
+                self.one(arg, cur, out)
+        for arg in run:
+            if not arg.optional and arg.name not in out:
+                raise MatchError(SYNTAX_ERROR)
+
+    def __call__(self, argv) -> Args:
+        rules = self.rules
+        cur = _Cursor(argv)
+        out = Args()
+        try:
+            self.sequence(self.arguments, cur, out)
+        except _Missing:
+            raise MatchError(rules.missing_argument) from None
+        if cur.left():
+            raise _leftover(rules, cur)
+        if rules.exclusive and len(rules.exclusive.intersection(out)) > 1:
+            raise MatchError(SYNTAX_ERROR)
+        for container, key, value, converter in cur.deferred:
+            container[key] = converter(value)
+        return out
+
+
+def _leftover(rules: Rules, cur: _Cursor) -> MatchError:
+    if rules.unknown_option is None:
+        return MatchError(SYNTAX_ERROR)
+    word = cur.argv[cur.pos].decode("utf-8", "replace")
+    return MatchError(rules.unknown_option.replace("{option}", word))
+
+
+def _plain_names(arguments: tuple[Arg, ...], rules: Rules) -> tuple[str, ...] | None:
+    """The names of a declaration that is only required, untyped, keyword-less arguments
+    (GET key, APPEND key value): those match by position alone."""
+    for arg in arguments:
+        if (arg.token is not None or arg.optional or arg.multiple or arg.type not in ("key", "string")
+                or arg.name in rules.converters):
+            return None
+    return tuple(arg.name for arg in arguments)
+
+
 def compile_matcher(arguments: tuple[Arg, ...], rules: Rules = Rules()):
     """A function argv -> Args for a declared argument tree (argv without the command name).
 
@@ -266,33 +340,15 @@ def compile_matcher(arguments: tuple[Arg, ...], rules: Rules = Rules()):
     accepts XX GT together and reports the bad combinations with texts of its own).
     """
     arguments = tuple(arguments)
+    names = _plain_names(arguments, rules)
+    if names is not None:
+        count = len(names)
 
-    def leftover(cur: _Cursor) -> MatchError:
-        if rules.unknown_option is None:
-            return MatchError(SYNTAX_ERROR)
-        word = cur.argv[cur.pos].decode("utf-8", "replace")
-        return MatchError(rules.unknown_option.replace("{option}", word))
-
-    if not arguments:
-        def match_nothing(argv) -> Args:
-            if argv:
-                raise leftover(_Cursor(argv))
-            return Args()
-        return match_nothing
-
-    def match(argv) -> Args:
-        cur = _Cursor(argv)
-        out = Args()
-        try:
-            _match_sequence(arguments, cur, out, rules)
-        except _Missing:
-            raise MatchError(rules.missing_argument) from None
-        if cur.left():
-            raise leftover(cur)
-        if len(rules.exclusive.intersection(out)) > 1:
-            raise MatchError(SYNTAX_ERROR)
-        for container, key, value, converter in cur.deferred:
-            container[key] = converter(value)
-        return out
-
-    return match
+        def match_positions(argv) -> Args:
+            if len(argv) == count:
+                return Args(zip(names, argv))
+            if len(argv) > count:
+                raise _leftover(rules, _Cursor(argv, count))
+            raise MatchError(rules.missing_argument)
+        return match_positions
+    return _Matcher(arguments, rules)
