@@ -888,3 +888,11 @@ def test_command_docs_match_spec(target_description, command):
     assert key_spec_indexes(doc.get("arguments", [])) == spec.key_spec_indexes(command)
     if command.container:
         assert set(command.subcommands) <= {name.split("|")[1] for name in doc["subcommands"]}
+
+
+def test_info_instantaneous_ops_per_sec_sees_recent_commands(client):
+    # The rate is sampled by the server's cron (every 100 ms at hz 10) over the last samples:
+    # commands sent just now show as a positive rate, whatever their speed.
+    client.pipeline(*[("PING",)] * 500)
+    time.sleep(0.35)
+    assert int(info_fields(client.call("INFO", "stats"))["instantaneous_ops_per_sec"]) > 0

@@ -95,6 +95,9 @@ class Server:
             "unexpected_error_replies": 0,
         }
         self.error_stats: dict[str, int] = {}  # error code -> replies sent (INFO errorstats)
+        self._samples_at = time.monotonic()
+        self._samples: dict[str, list[float]] = {}
+        self._last_counters: dict[str, int] = {}
         self.selector = selectors.DefaultSelector()
         self.listeners: list[socket.socket] = []
         self.stopping = False
@@ -102,6 +105,15 @@ class Server:
         self.exit_code = 0
         self.active_expire_enabled = True
         self._wakeup_r, self._wakeup_w = socket.socketpair()
+        config.on_change("dir", self._on_dir_change)
+        config.on_change("proto-max-bulk-len", self._on_max_bulk_len_change)
+
+    def _on_dir_change(self, config, name) -> None:
+        os.chdir(config["dir"])  # as Redis: relative file names are in dir
+
+    def _on_max_bulk_len_change(self, config, name) -> None:
+        for client in self.clients.values():
+            client.parser.max_bulk_len = config["proto-max-bulk-len"]
 
     # --- logging -----------------------------------------------------------------------
 
@@ -376,8 +388,29 @@ class Server:
 
     # --- periodic work -----------------------------------------------------------------
 
+    def track_instantaneous_metrics(self) -> None:
+        """Rates over the last 16 samples taken at most every 100 ms, as INFO's
+        instantaneous_ops_per_sec and instantaneous_{input,output}_kbps show them."""
+        now = time.monotonic()
+        last = self._samples_at
+        if now - last < 0.1:
+            return
+        self._samples_at = now
+        for name, counter, scale in (("instantaneous_ops_per_sec", "total_commands_processed", 1),
+                                     ("instantaneous_input_kbps", "total_net_input_bytes", 1024),
+                                     ("instantaneous_output_kbps", "total_net_output_bytes", 1024)):
+            value = self.stats[counter]
+            previous = min(self._last_counters.get(counter, 0), value)  # RESETSTAT zeroes counters
+            self._last_counters[counter] = value
+            window = self._samples.setdefault(name, [])
+            window.append((value - previous) / (now - last) / scale)
+            del window[:-16]
+            rate = sum(window) / len(window)
+            self.stats[name] = int(rate) if scale == 1 else rate
+
     def cron(self) -> None:
         self.keyspace.clock.tick()
+        self.track_instantaneous_metrics()
         if self.active_expire_enabled:
             deadline = time.monotonic() + 0.025
             for db in self.keyspace.dbs:

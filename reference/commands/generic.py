@@ -12,8 +12,8 @@ import copy
 import random
 
 from reference.commands import handler
-from reference.config import glob_match
 from reference.dispatch import CommandError
+from reference.patterns import glob_match
 from reference.keyspace import Database, type_name
 from reference.protocol import OK, Status
 from reference.values import INT64_MAX, is_int, parse_int

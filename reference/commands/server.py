@@ -13,8 +13,9 @@ import time
 
 from reference import info
 from reference.commands import KEY_FLAGS, handler
-from reference.config import ConfigSetError, glob_match
+from reference.config import ConfigSetError
 from reference.dispatch import CommandError
+from reference.patterns import glob_match
 from reference.protocol import OK, ErrorReply, Push, RespSet, Status, Verbatim
 from reference.server import NO_REPLY
 from reference.values import ValueError_, parse_int
