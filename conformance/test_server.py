@@ -896,3 +896,42 @@ def test_info_instantaneous_ops_per_sec_sees_recent_commands(client):
     client.pipeline(*[("PING",)] * 500)
     time.sleep(0.35)
     assert int(info_fields(client.call("INFO", "stats"))["instantaneous_ops_per_sec"]) > 0
+
+
+# --- every option round-trips ----------------------------------------------------------------
+
+def _all_options(client) -> dict[bytes, bytes]:
+    reply = client.call("CONFIG", "GET", "*")
+    return dict(zip(reply[::2], reply[1::2]))
+
+
+@pytest.mark.launches
+def test_every_option_accepts_the_value_config_get_shows(launcher):
+    """CONFIG SET name <what CONFIG GET name says> is accepted, or refused only because the
+    option cannot change at runtime, and changes nothing: every option parses what it renders."""
+    server = launcher.start()
+    client = server.client()
+    before = _all_options(client)
+    refused = {}
+    for name, value in before.items():
+        reply = client.call("CONFIG", "SET", name, value)
+        if reply != "OK":
+            refused[name.decode()] = reply
+    for name, reply in refused.items():
+        assert reply in (
+            ErrorReply(f"ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"),
+            ErrorReply(f"ERR CONFIG SET failed (possibly related to argument '{name}') - can't set protected config"),
+        ), (name, reply)
+    assert _all_options(client) == before
+    assert client.call("PING") == "PONG"
+
+
+@pytest.mark.launches
+def test_idle_clients_are_closed_after_timeout(launcher):
+    server = launcher.start(timeout=1)
+    idle, busy = server.client(), server.client()
+    assert idle.call("PING") == "PONG"
+    for _ in range(12):  # about 2.4 s: past the timeout, with the cron's 1 s granularity
+        time.sleep(0.2)
+        assert busy.call("PING") == "PONG"
+    assert idle.is_closed(timeout=1)
