@@ -323,14 +323,55 @@ def _leftover(rules: Rules, cur: _Cursor) -> MatchError:
     return MatchError(rules.unknown_option.replace("{option}", word))
 
 
-def _plain_names(arguments: tuple[Arg, ...], rules: Rules) -> tuple[str, ...] | None:
-    """The names of a declaration that is only required, untyped, keyword-less arguments
-    (GET key, APPEND key value): those match by position alone."""
-    for arg in arguments:
-        if (arg.token is not None or arg.optional or arg.multiple or arg.type not in ("key", "string")
-                or arg.name in rules.converters):
-            return None
-    return tuple(arg.name for arg in arguments)
+def _is_plain(arg: Arg, rules: Rules) -> bool:
+    """A required, keyword-less key or string argument that needs no conversion."""
+    return (arg.token is None and not arg.optional and arg.type in ("key", "string")
+            and arg.name not in rules.converters)
+
+
+def _positional_layout(arguments: tuple[Arg, ...], rules: Rules):
+    """(names, repeated) when a declaration is plain arguments by position (GET key, APPEND key
+    value), optionally ending in one repeated plain argument or group of them (DEL key
+    [key ...], MSET key value [key value ...]): repeated is None, (name, None) for a repeated
+    argument, or (name, member names) for a repeated group. None for any other declaration."""
+    *fixed, last = arguments
+    if not all(_is_plain(arg, rules) and not arg.multiple for arg in fixed):
+        return None
+    names = tuple(arg.name for arg in fixed)
+    if _is_plain(last, rules) and not last.multiple:
+        return names + (last.name,), None
+    if last.multiple and not last.optional and last.token is None:
+        if _is_plain(last, rules):
+            return names, (last.name, None)
+        if last.type == "block" and all(_is_plain(c, rules) and not c.multiple for c in last.children):
+            return names, (last.name, tuple(c.name for c in last.children))
+    return None
+
+
+def _positional_matcher(names, repeated, rules: Rules):
+    count = len(names)
+    if repeated is None:
+        def match_positions(argv) -> Args:
+            if len(argv) == count:
+                return Args(zip(names, argv))
+            if len(argv) > count:
+                raise _leftover(rules, _Cursor(argv, count))
+            raise MatchError(rules.missing_argument)
+        return match_positions
+    name, members = repeated
+    width = len(members) if members else 1
+
+    def match_repeated(argv) -> Args:
+        rest = len(argv) - count
+        if rest < width or rest % width:
+            raise MatchError(rules.missing_argument)
+        out = Args(zip(names, argv))
+        if members is None:
+            out[name] = list(argv[count:])
+        else:
+            out[name] = [Args(zip(members, argv[i:i + width])) for i in range(count, len(argv), width)]
+        return out
+    return match_repeated
 
 
 def compile_matcher(arguments: tuple[Arg, ...], rules: Rules = Rules()):
@@ -340,15 +381,7 @@ def compile_matcher(arguments: tuple[Arg, ...], rules: Rules = Rules()):
     accepts XX GT together and reports the bad combinations with texts of its own).
     """
     arguments = tuple(arguments)
-    names = _plain_names(arguments, rules)
-    if names is not None:
-        count = len(names)
-
-        def match_positions(argv) -> Args:
-            if len(argv) == count:
-                return Args(zip(names, argv))
-            if len(argv) > count:
-                raise _leftover(rules, _Cursor(argv, count))
-            raise MatchError(rules.missing_argument)
-        return match_positions
+    layout = _positional_layout(arguments, rules) if arguments else None
+    if layout is not None:
+        return _positional_matcher(*layout, rules)
     return _Matcher(arguments, rules)
