@@ -69,10 +69,13 @@ class ServerLaunchError(RuntimeError):
 def option_args(options: dict) -> list[str]:
     """{"enable_debug_command": "yes"} -> ["--enable-debug-command", "yes"].
 
-    True/False become yes/no; a list or tuple value gives several words.
+    True/False become yes/no; a list or tuple value gives several words; None leaves the
+    option out (e.g. save=None: no --save at all, so the config file's save lines stand).
     """
     args = []
     for name, value in options.items():
+        if value is None:
+            continue
         args.append("--" + name.replace("_", "-"))
         values = value if isinstance(value, (list, tuple)) else [value]
         for item in values:

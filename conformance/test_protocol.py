@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conformance.client import encode_command
 
@@ -224,3 +226,24 @@ def test_command_errors(client, argv, message):
 def test_unknown_command_inline(client):
     assert exchange(client, b"FOO bar baz\r\n", 1) == [
         b"-ERR unknown command 'FOO', with args beginning with: 'bar' 'baz' \r\n"]
+
+
+def test_protocol_error_quoting_a_byte_that_is_not_utf8(client):
+    client.send_raw(b"*1\r\n\xff1\r\n")
+    assert client.read_all_until_closed(timeout=5) == b"-ERR Protocol error: expected '$', got '\xff'\r\n"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(garbage=st.one_of(
+    st.binary(max_size=200),
+    st.lists(st.sampled_from([b"*", b"$", b"\r\n", b"-1", b"3", b"PING", b"\xff", b" ", b'"', b"\\x",
+                              b"*2\r\n", b"$4\r\nPING\r\n", b"\x00"]), max_size=30).map(b"".join)))
+def test_garbage_never_takes_the_server_down(client_factory, garbage):
+    victim = client_factory(timeout=2)
+    victim.send_raw(garbage)
+    try:
+        victim.read_all_until_closed(timeout=0.05)
+    except Exception:  # whatever this connection got, only the server's survival matters here
+        pass
+    victim.close()
+    assert client_factory().call("PING") == "PONG"

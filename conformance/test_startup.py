@@ -64,3 +64,42 @@ def test_missing_config_file(request, tmp_path):
     assert result.returncode == 1
     assert result.stdout.endswith(
         f"# Fatal error, can't open config file '{tmp_path / 'nonexistent.conf'}': No such file or directory\n")
+
+
+def test_config_file_syntax(request, launcher, tmp_path):
+    """Quoting, escapes, comments, include, repeated and multi-word directives, and command
+    line options that override the file: the resulting values as CONFIG GET shows them."""
+    (tmp_path / "included.conf").write_text("maxmemory-policy allkeys-lru\nhz 20\n")
+    config = tmp_path / "redis.conf"
+    config.write_text(
+        "# comment line\n"
+        "   \n"
+        "requirepass \"pass word\\twith tab\"\n"
+        "masterauth 'single quoted'\n"
+        f"include {tmp_path / 'included.conf'}\n"
+        "save 900 1\n"
+        "save 300 10 60 10000\n"
+        "client-output-buffer-limit pubsub 32mb 8mb 60\n"
+        "notify-keyspace-events KEA\n"
+        "maxmemory 1gb\n"
+        "hz 30\n")
+    server = launcher.start(config_file=str(config), save=["100", "1"], maxmemory="2mb")
+    client = server.client()
+    assert client.call("AUTH", "pass word\twith tab") == "OK"
+    got = dict(zip(*[iter(client.call("CONFIG", "GET", "*"))] * 2))
+    assert got[b"requirepass"] == b"pass word\twith tab"
+    assert got[b"masterauth"] == b"single quoted"
+    assert got[b"maxmemory-policy"] == b"allkeys-lru"
+    assert got[b"hz"] == b"30"  # the later line wins
+    assert got[b"save"] == b"100 1"  # the command line comes after the file
+    assert got[b"maxmemory"] == b"2097152"
+    assert got[b"client-output-buffer-limit"] == \
+        b"normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+    assert got[b"notify-keyspace-events"] == b"AKE"
+
+
+def test_repeated_save_lines_add_up_in_a_file(request, launcher, tmp_path):
+    config = tmp_path / "redis.conf"
+    config.write_text("save 900 1\nsave 300 10\n")
+    server = launcher.start(config_file=str(config), save=None)
+    assert server.client().call("CONFIG", "GET", "save") == [b"save", b"900 1 300 10"]

@@ -14,6 +14,7 @@ import signal
 import socket
 import sys
 import time
+import traceback
 
 from reference.dispatch import build_table, lookup, run
 from reference.info import error_code
@@ -304,7 +305,7 @@ class Server:
             try:
                 argv = parser.next_command()
             except ProtocolError as error:
-                client.out.append(b"-ERR %s\r\n" % str(error).encode())
+                client.reply(ErrorReply(f"ERR {error}"))  # raw bytes in it survive (wire_text)
                 self.count_error("ERR")
                 client.close_after_reply = True
                 return
@@ -354,7 +355,11 @@ class Server:
             client.reply(ErrorReply(error))
             return
         started = time.perf_counter()
-        reply = run(command, client, argv)
+        try:
+            reply = run(command, client, argv)
+        except Exception:  # a bug in the reference: say so, keep serving the other clients
+            self.log(f"Unexpected error in '{command.name}':\n{traceback.format_exc()}", "warning")
+            reply = ErrorReply(f"ERR internal error in the reference server running '{command.name}'")
         command.usec += int((time.perf_counter() - started) * 1_000_000)
         command.calls += 1
         self.stats["total_commands_processed"] += 1

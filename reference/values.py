@@ -4,7 +4,6 @@ Redis is strict where Python is lenient: an integer argument is an optional '-' 
 no leading zero, no '+', no spaces, within a signed 64-bit range; a float argument is what C's
 strtod accepts (so 'inf', '1e3', '.5', hex floats) but not NaN and not surrounded by spaces.
 """
-import math
 import re
 
 INTEGER_ERROR = "ERR value is not an integer or out of range"
@@ -48,14 +47,3 @@ def parse_float(raw: bytes, error: str = FLOAT_ERROR) -> float:
             text += "p0"
         return sign * float.fromhex(text)
     raise ValueError_(error)
-
-
-def format_float(value: float) -> bytes:
-    """A double as Redis's INCRBYFLOAT prints it: %.17Lg trimmed of trailing zeros, no exponent
-    for ordinary magnitudes."""
-    if math.isinf(value):
-        return b"inf" if value > 0 else b"-inf"
-    text = f"{value:.17f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return (text if text != "-0" else "0").encode()
