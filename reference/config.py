@@ -38,6 +38,7 @@ from reference.config_options import (
     _ascii_lower, find_option,
 )
 from reference.patterns import glob_match
+from reference.protocol import split_inline_args
 
 REDIS_VERSION = "7.0.15"
 
@@ -105,7 +106,6 @@ class _Invalid(Exception):
 # C-library and sds parsing, byte for byte as Redis does it
 # --------------------------------------------------------------------------
 
-_C_SPACE = b" \t\n\v\f\r"  # isspace() in the C locale
 
 
 def split_args(line: bytes) -> list[bytes] | None:
@@ -113,58 +113,8 @@ def split_args(line: bytes) -> list[bytes] | None:
     \\n \\r \\t \\b \\a \\xHH and \\<char> escapes) and 'single quotes' (only
     \\' escapes). None on unbalanced quotes or a closing quote not followed by
     a space."""
-    line = line.split(b"\0", 1)[0]  # a C string ends at NUL
-    words, i, n = [], 0, len(line)
-    hexdigits = b"0123456789abcdefABCDEF"
-    escapes = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b", ord("a"): b"\a"}
-    while True:
-        while i < n and line[i] in _C_SPACE:
-            i += 1
-        if i == n:
-            return words
-        word, quote = bytearray(), None
-        while True:
-            c = line[i] if i < n else None
-            if quote == '"':
-                if c is None:
-                    return None
-                if (c == ord("\\") and i + 3 < n and line[i + 1] == ord("x")
-                        and line[i + 2] in hexdigits and line[i + 3] in hexdigits):
-                    word.append(int(line[i + 2:i + 4], 16))
-                    i += 3
-                elif c == ord("\\") and i + 1 < n:
-                    i += 1
-                    word += escapes.get(line[i], bytes([line[i]]))
-                elif c == ord('"'):
-                    if i + 1 < n and line[i + 1] not in _C_SPACE:
-                        return None
-                    i += 1
-                    break
-                else:
-                    word.append(c)
-            elif quote == "'":
-                if c is None:
-                    return None
-                if c == ord("\\") and i + 1 < n and line[i + 1] == ord("'"):
-                    i += 1
-                    word.append(ord("'"))
-                elif c == ord("'"):
-                    if i + 1 < n and line[i + 1] not in _C_SPACE:
-                        return None
-                    i += 1
-                    break
-                else:
-                    word.append(c)
-            elif c is None or c in b" \n\r\t":
-                break
-            elif c == ord('"'):
-                quote = '"'
-            elif c == ord("'"):
-                quote = "'"
-            else:
-                word.append(c)
-            i += 1
-        words.append(bytes(word))
+    # sdssplitargs over a C string: the line ends at a NUL, as Redis reads it.
+    return split_inline_args(line.split(b"\0", 1)[0])
 
 
 def repr_arg(arg: bytes) -> bytes:
