@@ -39,6 +39,7 @@ from reference.config_options import (
 )
 from reference.patterns import glob_match
 from reference.protocol import split_inline_args
+from reference.values import string2ll
 
 REDIS_VERSION = "7.0.15"
 
@@ -133,16 +134,8 @@ def repr_arg(arg: bytes) -> bytes:
 
 
 def string_to_int(text: str) -> int | None:
-    """string2ll: a strict signed 64-bit decimal (no sign '+', no leading zeros or spaces)."""
-    if not 0 < len(text) < 21:
-        return None
-    if text == "0":
-        return 0
-    digits = text[1:] if text[0] == "-" else text
-    if not digits or not ("1" <= digits[0] <= "9") or not all("0" <= c <= "9" for c in digits):
-        return None
-    value = -int(digits) if text[0] == "-" else int(digits)
-    return value if -2**63 <= value <= LLONG_MAX else None
+    """string2ll over text (a strict signed 64-bit decimal), or None."""
+    return string2ll(text.encode("utf-8", "surrogateescape"))
 
 
 def c_strtoll(text: str, base: int = 10) -> tuple[int, bool, bool]:

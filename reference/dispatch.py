@@ -16,7 +16,7 @@ import spec
 from reference import commands
 from reference.matcher import MatchError, Rules, compile_matcher
 from reference.protocol import ErrorReply, wire_bytes, wire_text
-from reference.values import ValueError_
+from reference.values import BadValue
 
 
 class CommandError(Exception):
@@ -113,5 +113,5 @@ def run(command: Command, client, argv: list[bytes]):
     try:
         args = command.match(argv[command.first_arg:])
         return command.handler(client, args)
-    except (CommandError, MatchError, ValueError_) as error:
+    except (CommandError, MatchError, BadValue) as error:
         return ErrorReply(error.args[0])

@@ -42,13 +42,14 @@ from __future__ import annotations
 import math
 import re
 
+from reference.values import string2ll
+
 # Limits from Redis 7.0.15 (src/server.h and processMultibulkBuffer).
 INLINE_MAX_SIZE = 64 * 1024  # longest inline line / unterminated header
 UNAUTHENTICATED_MAX_MULTIBULK = 10  # words per command before AUTH
 UNAUTHENTICATED_MAX_BULK = 16384  # bytes per word before AUTH
 DEFAULT_MAX_BULK_LEN = 512 * 1024 * 1024  # proto-max-bulk-len
 _INT_MAX = 2**31 - 1
-_LLONG_MIN, _LLONG_MAX = -(2**63), 2**63 - 1
 
 _STAR, _DOLLAR, _CR, _LF = 0x2A, 0x24, 0x0D, 0x0A
 
@@ -61,21 +62,6 @@ class ProtocolError(Exception):
     ``-ERR <message>\\r\\n`` and then closes the connection.  Bytes that are
     not ASCII appear as surrogate escapes (see ``wire_bytes``).
     """
-
-
-def parse_strict_int(digits: bytes) -> int | None:
-    """The integer spelled by ``digits`` under Redis's string2ll rules, or None."""
-    if len(digits) >= 21:
-        return None
-    if digits.isdigit():  # bytes.isdigit() accepts only ASCII 0-9
-        if digits[0] == 0x30 and len(digits) > 1:
-            return None
-        value = int(digits)
-        return value if value <= _LLONG_MAX else None
-    if digits[:1] == b"-" and digits[1:].isdigit() and digits[1] != 0x30:
-        value = -int(digits[1:])
-        return value if value >= _LLONG_MIN else None
-    return None
 
 
 def c_line_end(buf: bytes, start: int, terminator: bytes) -> int:
@@ -273,7 +259,7 @@ class RequestParser:
         if cr == len(buf) - 1:  # the \n after \r has not arrived
             self._need = cr - pos + 2
             return False
-        count = parse_strict_int(buf[pos + 1 : cr])
+        count = string2ll(buf[pos + 1 : cr])
         if count is None or count > _INT_MAX:
             self._fail("Protocol error: invalid multibulk length")
         if count > UNAUTHENTICATED_MAX_MULTIBULK and not self.authenticated:
@@ -296,7 +282,7 @@ class RequestParser:
         if buf[pos] != _DOLLAR:
             got = " " if buf[pos] in (_CR, _LF) else wire_text(buf[pos : pos + 1])
             self._fail(f"Protocol error: expected '$', got '{got}'")
-        length = parse_strict_int(buf[pos + 1 : cr])
+        length = string2ll(buf[pos + 1 : cr])
         if length is None or length < 0 or length > self.max_bulk_len:
             self._fail("Protocol error: invalid bulk length")
         if length > UNAUTHENTICATED_MAX_BULK and not self.authenticated:

@@ -177,8 +177,8 @@ class Server:
         self.selector.register(self._wakeup_r, selectors.EVENT_READ, "wakeup")
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
-        self.log(f"Server initialized")
-        self.log(f"Ready to accept connections")
+        self.log("Server initialized")
+        self.log("Ready to accept connections")
         next_cron = time.monotonic()
         period = 1.0 / self.config["hz"]
         while True:

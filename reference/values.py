@@ -11,28 +11,40 @@ FLOAT_ERROR = "ERR value is not a valid float"
 
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
-_INTEGER = re.compile(rb"-?[1-9][0-9]{0,19}|0")
 _FLOAT = re.compile(rb"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?)", re.I)
 _HEX_FLOAT = re.compile(rb"[+-]?0x(?:[0-9a-f]+\.?[0-9a-f]*|\.[0-9a-f]+)(?:p[+-]?[0-9]+)?", re.I)
 
 
-class ValueError_(Exception):
+class BadValue(Exception):
     """A number argument that is not one; the message is the error reply."""
 
 
+def string2ll(raw: bytes) -> int | None:
+    """Redis's string2ll: the signed 64-bit integer `raw` spells exactly, or None."""
+    if len(raw) >= 21:
+        return None
+    if raw.isdigit():  # bytes.isdigit() accepts only ASCII 0-9
+        if raw[0] == 0x30 and len(raw) > 1:
+            return None
+        value = int(raw)
+        return value if value <= INT64_MAX else None
+    if raw[:1] == b"-" and raw[1:].isdigit() and raw[1] != 0x30:
+        value = -int(raw[1:])
+        return value if value >= INT64_MIN else None
+    return None
+
+
 def parse_int(raw: bytes, error: str = INTEGER_ERROR) -> int:
-    """Redis's string2ll: the exact decimal form of a signed 64-bit integer."""
-    if _INTEGER.fullmatch(raw) is None:
-        raise ValueError_(error)
-    value = int(raw)
-    if not INT64_MIN <= value <= INT64_MAX:
-        raise ValueError_(error)
+    """An integer argument, or the error reply `error`."""
+    value = string2ll(raw)
+    if value is None:
+        raise BadValue(error)
     return value
 
 
 def is_int(raw: bytes) -> bool:
     """Would parse_int accept it (and would Redis store it as an int-encoded string)?"""
-    return _INTEGER.fullmatch(raw) is not None and INT64_MIN <= int(raw) <= INT64_MAX
+    return string2ll(raw) is not None
 
 
 def parse_float(raw: bytes, error: str = FLOAT_ERROR) -> float:
@@ -46,4 +58,4 @@ def parse_float(raw: bytes, error: str = FLOAT_ERROR) -> float:
         if "p" not in text.lower():
             text += "p0"
         return sign * float.fromhex(text)
-    raise ValueError_(error)
+    raise BadValue(error)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from lark import Lark, Token, Transformer
+from lark import Lark, Transformer
 
 SPEC_DIR = Path(__file__).parent
 FAMILIES = ("connection", "generic", "strings", "server")

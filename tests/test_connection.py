@@ -6,7 +6,7 @@ import pytest
 
 from reference.commands import connection
 from reference.dispatch import CommandError
-from reference.values import ValueError_
+from reference.values import BadValue
 
 
 def fake_client(**changes):
@@ -81,7 +81,7 @@ def test_read_kill_filters():
     ([b"TYPE", b"normal", b"ID"], "ERR syntax error"),
 ])
 def test_read_kill_filters_errors(words, error):
-    with pytest.raises((CommandError, ValueError_)) as caught:
+    with pytest.raises((CommandError, BadValue)) as caught:
         connection.read_kill_filters(words)
     assert caught.value.args[0] == error
 

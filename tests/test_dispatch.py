@@ -2,7 +2,6 @@
 import pytest
 
 import spec
-from reference import commands
 from reference.dispatch import build_table, lookup, unknown_command_error
 
 

@@ -3,7 +3,7 @@ import pytest
 
 import spec
 from reference.matcher import MatchError, Rules, compile_matcher
-from reference.values import ValueError_
+from reference.values import BadValue
 
 FIELDS = "\narity: -1\nflags: readonly\ngroup: generic\nsince: 1.0.0\n"
 
@@ -39,7 +39,7 @@ def test_repeating_the_same_alternative_keeps_the_last():
 def test_structure_is_checked_before_numbers():
     with pytest.raises(MatchError):
         SET(argv("k v EX abc NX XX"))
-    with pytest.raises(ValueError_, match="not an integer"):
+    with pytest.raises(BadValue, match="not an integer"):
         SET(argv("k v EX abc"))
 
 
@@ -89,7 +89,7 @@ def test_raw_arguments_are_not_converted():
 @pytest.mark.parametrize("text", ["", "a", "-", "01", "+1", " 1", "1 ", "9223372036854775808", "1.0"])
 def test_strict_integers(text):
     from reference.values import parse_int
-    with pytest.raises(ValueError_):
+    with pytest.raises(BadValue):
         parse_int(text.encode())
 
 
@@ -120,5 +120,5 @@ def test_unknown_option_template():
 
 
 def test_bad_value_message_from_the_spec():
-    with pytest.raises(ValueError_, match="ERR custom"):
+    with pytest.raises(BadValue, match="ERR custom"):
         expire("k abc")

@@ -10,6 +10,7 @@ import enum
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from reference.values import string2ll
 from reference.protocol import (
     INLINE_MAX_SIZE,
     NULL_ARRAY,
@@ -25,7 +26,6 @@ from reference.protocol import (
     Verbatim,
     encode,
     encode_command,
-    parse_strict_int,
     split_inline_args,
     wire_bytes,
 )
@@ -246,8 +246,8 @@ def test_split_inline_args(line, words):
     (b"00", None), (b"-0", None), (b"+1", None), (b" 1", None), (b"1 ", None),
     (b"", None), (b"-", None), (b"1_0", None), (b"\xd9\xa1", None),
 ])
-def test_parse_strict_int(text, value):
-    assert parse_strict_int(text) == value
+def test_string2ll(text, value):
+    assert string2ll(text) == value
 
 
 # --- properties ------------------------------------------------------------------

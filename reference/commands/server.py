@@ -18,7 +18,7 @@ from reference.dispatch import CommandError
 from reference.patterns import glob_match
 from reference.protocol import OK, ErrorReply, Push, RespSet, Status, Verbatim
 from reference.server import NO_REPLY
-from reference.values import ValueError_, parse_int
+from reference.values import BadValue, parse_int
 
 INT_MIN, INT_MAX = -(1 << 31), (1 << 31) - 1
 
@@ -54,7 +54,7 @@ def _db_index(raw: bytes, which: str) -> int:
     error = f"ERR invalid {which} DB index"
     index = parse_int(raw, error)
     if not INT_MIN <= index <= INT_MAX:
-        raise ValueError_(error)
+        raise BadValue(error)
     return index
 
 
@@ -312,7 +312,7 @@ def _keys_by_spec(key_spec, argv: list[bytes]) -> list[int] | None:
             return None
         try:
             numkeys = parse_int(argv[first + keynumidx])
-        except ValueError_:
+        except BadValue:
             return None
         if numkeys < 0:
             return None
