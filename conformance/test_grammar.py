@@ -18,9 +18,10 @@ from spec import Arg
 from conformance.client import ErrorReply
 
 # Commands that would end the session, change authentication or the server's configuration,
-# or stop the server if run with random arguments; their own family tests cover them.
+# stop the server, wait (blocking commands), or change what the connection may send next
+# (MULTI, SUBSCRIBE) if run with random arguments; their own family tests cover them.
 NOT_RUN_AT_RANDOM = {"shutdown", "quit", "debug", "client|kill", "config|set", "auth", "hello",
-                     "reset", "client|setname"}
+                     "reset", "client|setname", "multi", "subscribe", "psubscribe", "ssubscribe"}
 
 STRUCTURAL_ERRORS = ("ERR syntax error", "ERR wrong number of arguments", "ERR unknown command",
                      "ERR unknown subcommand", "ERR Unsupported option")
@@ -28,7 +29,7 @@ INTEGER_ERROR = "ERR value is not an integer or out of range"
 FLOAT_ERROR = "ERR value is not a valid float"
 
 COMMANDS = [c for c in spec.all_commands() if not c.container]
-RUNNABLE = [c for c in COMMANDS if c.name not in NOT_RUN_AT_RANDOM]
+RUNNABLE = [c for c in COMMANDS if c.name not in NOT_RUN_AT_RANDOM and "blocking" not in c.flags]
 SEED = {b"k1": b"one", b"k2": b"2", b"k3": b"three"}
 
 

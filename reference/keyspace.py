@@ -2,9 +2,14 @@
 
 A value is stored as the Python object that holds it, without a wrapper, to keep memory per key
 small: `bytes` is a string Redis would encode as int or embstr/raw, `bytearray` a string that was
-modified in place (APPEND, SETRANGE), which Redis reports as raw. Other types arrive with the
-data-type families. Expiry times are absolute unix milliseconds, kept in a second dict only for
-keys that have one, as Redis keeps its `expires` dict.
+modified in place (APPEND, SETRANGE), which Redis reports as raw. Each data-type family registers
+the class of its values with `register_type` (what TYPE says, OBJECT ENCODING, how COPY copies).
+Expiry times are absolute unix milliseconds, kept in a second dict only for keys that have one,
+as Redis keeps its `expires` dict.
+
+Every change to a key goes through `touch(key)` (the Database's own writes call it; a command
+that changes a value in place calls it itself), as Redis's signalModifiedKey: it makes the
+transactions that WATCH the key fail, and marks the key ready for the clients blocked on it.
 
 Expiry is lazy (a key past its time is deleted when looked up) and active (the server cron calls
 `Database.expire_some` to reap keys nobody reads). `now_ms` is the clock of the command being
@@ -13,14 +18,28 @@ executed: Redis freezes time for the length of a command so that a key cannot ex
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import Callable
 
 
-TYPE_NAMES = {bytes: "string", bytearray: "string"}
+@dataclass(frozen=True)
+class ValueType:
+    """What the keyspace knows of one kind of value."""
+    name: str                               # what TYPE replies: string, list, set, zset, hash
+    encoding: Callable[[object, object], str]  # (value, config) -> what OBJECT ENCODING replies
+    copy: Callable[[object], object]        # an independent copy, for COPY
+
+
+VALUE_TYPES: dict[type, ValueType] = {}
+
+
+def register_type(cls: type, name: str, encoding, copy) -> None:
+    VALUE_TYPES[cls] = ValueType(name, encoding, copy)
 
 
 def type_name(value) -> str:
     """What TYPE replies for a stored value."""
-    return TYPE_NAMES[type(value)]
+    return VALUE_TYPES[type(value)].name
 
 
 class Clock:
@@ -36,10 +55,10 @@ class Clock:
 
 
 class Database:
-    __slots__ = ("id", "data", "expires", "access", "clock", "stats", "_reaper", "on_delete",
-                 "scan_index")
+    __slots__ = ("id", "data", "expires", "access", "clock", "stats", "_reaper", "scan_index",
+                 "watched_keys", "blocking_keys", "ready_keys")
 
-    def __init__(self, index: int, clock: Clock, stats: dict):
+    def __init__(self, index: int, clock: Clock, stats: dict, ready_keys: set | None = None):
         self.id = index
         self.data: dict[bytes, object] = {}
         self.expires: dict[bytes, int] = {}
@@ -48,7 +67,10 @@ class Database:
         self.stats = stats
         self._reaper = None
         self.scan_index = None  # SCAN's snapshot of the key order (reference/commands/generic.py)
-        self.on_delete = None  # set by the server: called with (db, key) when a key goes away
+        self.watched_keys: dict[bytes, list] = {}   # key -> clients that WATCH it
+        self.blocking_keys: dict[bytes, list] = {}  # key -> clients blocked on it, first come first
+        # (db, key) of blocked-on keys written since they were last served, shared by all dbs
+        self.ready_keys: set = set() if ready_keys is None else ready_keys
 
     def __len__(self) -> int:
         return len(self.data)
@@ -97,23 +119,46 @@ class Database:
 
     # --- writing -----------------------------------------------------------------------
 
+    def touch(self, key: bytes) -> None:
+        """The key changed: WATCHers' transactions will fail, blocked clients may be served."""
+        if self.watched_keys or self.blocking_keys:
+            for client in self.watched_keys.get(key, ()):
+                client.dirty_cas = True
+            if key in self.blocking_keys:
+                self.ready_keys.add((self, key))
+
+    def touch_all(self) -> None:
+        """Every watched key that exists changed (FLUSHDB, SWAPDB)."""
+        for key, clients in self.watched_keys.items():
+            if key in self.data:
+                for client in clients:
+                    client.dirty_cas = True
+
     def set(self, key: bytes, value, keep_ttl: bool = False) -> None:
         """Store value; the key loses its expiry unless keep_ttl."""
         self.data[key] = value
         self.access[key] = self.clock.ms
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
+        if self.watched_keys or self.blocking_keys:
+            self.touch(key)
 
     def replace(self, key: bytes, value) -> None:
         """Overwrite the value of an existing key, keeping its expiry (APPEND, INCR ...)."""
         self.data[key] = value
         self.access[key] = self.clock.ms
+        if self.watched_keys or self.blocking_keys:
+            self.touch(key)
 
     def set_expire(self, key: bytes, when_ms: int) -> None:
         self.expires[key] = when_ms
+        self.touch(key)
 
     def persist(self, key: bytes) -> bool:
-        return self.expires.pop(key, None) is not None
+        if self.expires.pop(key, None) is None:
+            return False
+        self.touch(key)
+        return True
 
     def delete(self, key: bytes) -> bool:
         """Remove a live key; False if there was none."""
@@ -126,11 +171,11 @@ class Database:
         del self.data[key]
         self.expires.pop(key, None)
         self.access.pop(key, None)
-        if self.on_delete is not None:
-            self.on_delete(self, key)
+        self.touch(key)
 
     def flush(self) -> int:
         removed = len(self.data)
+        self.touch_all()
         self.data = {}
         self.expires = {}
         self.access = {}
@@ -138,10 +183,18 @@ class Database:
         return removed
 
     def swap(self, other: Database) -> None:
+        """Exchange contents (SWAPDB); clients stay with their database number, so watchers
+        of either see their keys change and blocked clients may now be served."""
+        self.touch_all()
+        other.touch_all()
         self.data, other.data = other.data, self.data
         self.expires, other.expires = other.expires, self.expires
         self.access, other.access = other.access, self.access
         self._reaper = other._reaper = None
+        other.touch_all()
+        self.touch_all()
+        for db in (self, other):
+            db.ready_keys.update((db, key) for key in db.blocking_keys if key in db.data)
 
     # --- active expiry -----------------------------------------------------------------
 
@@ -195,7 +248,8 @@ class Keyspace:
     def __init__(self, databases: int = 16):
         self.clock = Clock()
         self.stats = {"expired_keys": 0, "keyspace_hits": 0, "keyspace_misses": 0, "evicted_keys": 0}
-        self.dbs = [Database(i, self.clock, self.stats) for i in range(databases)]
+        self.ready_keys: set = set()  # (db, key) with blocked clients to serve (reference/blocking.py)
+        self.dbs = [Database(i, self.clock, self.stats, self.ready_keys) for i in range(databases)]
 
     def __getitem__(self, index: int) -> Database:
         return self.dbs[index]

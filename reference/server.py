@@ -16,11 +16,12 @@ import sys
 import time
 import traceback
 
+from reference.blocking import Block, BlockedClients
 from reference.dispatch import build_table, lookup, run
 from reference.info import error_code
 from reference.keyspace import Keyspace
 from reference.persistence.rdb import save_rdb
-from reference.protocol import ErrorReply, ProtocolError, RequestParser, encode
+from reference.protocol import QUEUED, ErrorReply, ProtocolError, RequestParser, encode
 
 VERSION = "7.0.15"
 
@@ -29,6 +30,16 @@ DEBUG_NOT_ALLOWED = (
     "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
     "you can run it from a local connection, otherwise you need to set this option in the "
     "configuration file, and then restart the server.")
+
+# Functions (server, client) run when a client disconnects or is RESET, for the families that
+# keep registries naming clients (pub/sub channels, for one).
+CLIENT_STATE_HOOKS: list = []
+
+# Commands that act on the transaction itself rather than being queued by MULTI.
+TRANSACTION_CONTROL = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
+# What a RESP2 client may still send while subscribed to something.
+SUBSCRIBED_CONTEXT = frozenset({"subscribe", "ssubscribe", "unsubscribe", "sunsubscribe",
+                                "psubscribe", "punsubscribe", "ping", "quit", "reset"})
 
 READ_CHUNK = 16 * 1024  # as Redis reads: the inline-size limit depends on it
 
@@ -63,8 +74,11 @@ class Client:
         self.patterns: set[bytes] = set()        # PSUBSCRIBE
         self.shard_channels: set[bytes] = set()  # SSUBSCRIBE
         self.transaction: list[list[bytes]] | None = None  # argv queued since MULTI, else None
+        self.transaction_failed = False  # a command was refused while queueing: EXECABORT
         self.dirty_cas = False  # a WATCHed key changed: EXEC will fail
-        self.blocked = False    # waiting in a blocking command
+        self.watched: list[tuple] = []  # (db, key) this client WATCHes
+        self.in_exec = False    # running EXEC's commands: blocking commands must not wait
+        self.blocked = None     # a reference.blocking.Waiting while in a blocking command
 
     def select(self, index: int) -> None:
         self.db_index = index
@@ -78,7 +92,12 @@ class Client:
         return len(self.channels) + len(self.patterns) + len(self.shard_channels)
 
     def reply(self, value) -> None:
-        self.out.append(encode(value, self.protocol))
+        self.reply_bytes(encode(value, self.protocol))
+
+    def reply_bytes(self, data: bytes) -> None:
+        """Queue bytes already in wire form (DEBUG PROTOCOL's frames RESP has no value for)."""
+        self.out.append(data)
+        self.server.pending_writes.add(self)
 
 
 class Server:
@@ -87,6 +106,8 @@ class Server:
         self.keyspace = Keyspace(config["databases"])
         self.commands = build_table()
         self.clients: dict[int, Client] = {}
+        self.pending_writes: set[Client] = set()  # clients with replies to send this loop turn
+        self.blocked = BlockedClients(self)
         self.next_client_id = 1
         self.start_time = time.time()
         self.stats = {
@@ -189,6 +210,9 @@ class Server:
             if self.stopping:
                 break
             timeout = max(0.0, next_cron - time.monotonic())
+            deadline = self.blocked.next_deadline_ms()
+            if deadline is not None:
+                timeout = max(0.0, min(timeout, deadline / 1000 - time.time()))
             for key, mask in self.selector.select(timeout):
                 owner = key.data
                 if owner is None:
@@ -203,6 +227,9 @@ class Server:
                         self._read(owner)
                     if mask & selectors.EVENT_WRITE and not owner.closed:
                         self._flush(owner)
+            if self.blocked.waiting:
+                self.blocked.expire(self.keyspace.clock.tick())
+            self.flush_pending_writes()
             if time.monotonic() >= next_cron:
                 self.cron()
                 period = 1.0 / self.config["hz"]
@@ -276,6 +303,9 @@ class Server:
             return
         client.closed = True
         self.clients.pop(client.id, None)
+        self.pending_writes.discard(client)
+        self.blocked.release(client)
+        self.forget_client_state(client)
         try:
             self.selector.unregister(client.sock)
         except (KeyError, ValueError):
@@ -297,11 +327,11 @@ class Server:
         client.last_interaction = time.time()
         client.parser.feed(data)
         self.process_input(client)
-        self._flush(client)
 
     def process_input(self, client: Client) -> None:
+        """Execute the client's complete commands, until it blocks, closes or needs data."""
         parser = client.parser
-        while not client.close_after_reply and not client.closed:
+        while not client.close_after_reply and not client.closed and client.blocked is None:
             try:
                 argv = parser.next_command()
             except ProtocolError as error:
@@ -312,6 +342,14 @@ class Server:
             if argv is None:
                 return
             self.execute(client, argv)
+
+    def resume(self, client: Client) -> None:
+        """A blocked client was answered: go on with what it sent meanwhile."""
+        self.process_input(client)
+
+    def flush_pending_writes(self) -> None:
+        while self.pending_writes:
+            self._flush(self.pending_writes.pop())
 
     def _flush(self, client: Client) -> None:
         if client.closed:
@@ -341,7 +379,7 @@ class Server:
     # --- executing commands ------------------------------------------------------------
 
     def execute(self, client: Client, argv: list[bytes]) -> None:
-        """Run one command and queue its reply on the client."""
+        """Run one command (or queue it inside MULTI) and queue its reply on the client."""
         self.keyspace.clock.tick()
         command, error = lookup(self.commands, argv)
         # What CLIENT LIST shows as cmd=: the command looked up, even if it is then refused.
@@ -351,9 +389,29 @@ class Server:
         if error is not None:
             if command is not None:
                 command.rejected_calls += 1
+            if client.transaction is not None:
+                client.transaction_failed = True  # EXEC will answer EXECABORT
             self.count_error(error)
             client.reply(ErrorReply(error))
             return
+        if client.transaction is not None and command.name not in TRANSACTION_CONTROL:
+            client.transaction.append(argv)
+            client.reply(QUEUED)
+            return
+        reply = self.run_command(client, command, argv)
+        if isinstance(reply, Block):
+            if client.in_exec:
+                reply = reply.timeout_reply
+            else:
+                self.blocked.park(client, command, argv, reply)
+                reply = NO_REPLY
+        if reply is not NO_REPLY:
+            client.reply(reply)
+        if self.keyspace.ready_keys:
+            self.blocked.serve_ready_keys()
+
+    def run_command(self, client: Client, command, argv: list[bytes]):
+        """Run a command that passed every check; count it; return its reply."""
         started = time.perf_counter()
         try:
             reply = run(command, client, argv)
@@ -361,13 +419,32 @@ class Server:
             self.log(f"Unexpected error in '{command.name}':\n{traceback.format_exc()}", "warning")
             reply = ErrorReply(f"ERR internal error in the reference server running '{command.name}'")
         command.usec += int((time.perf_counter() - started) * 1_000_000)
+        if isinstance(reply, Block):
+            return reply  # counted once, when the client is finally answered
         command.calls += 1
         self.stats["total_commands_processed"] += 1
         if isinstance(reply, ErrorReply):
             command.failed_calls += 1
             self.count_error(reply)
-        if reply is not NO_REPLY:
-            client.reply(reply)
+        return reply
+
+    def unwatch_all(self, client: Client) -> None:
+        """Forget every key the client WATCHes (UNWATCH, EXEC, DISCARD, RESET, disconnect)."""
+        for db, key in client.watched:
+            watchers = db.watched_keys.get(key)
+            if watchers is not None:
+                watchers.remove(client)
+                if not watchers:
+                    del db.watched_keys[key]
+        client.watched = []
+        client.dirty_cas = False
+
+    def forget_client_state(self, client: Client) -> None:
+        """The client leaves (disconnect) or starts afresh (RESET): registries that name it
+        let it go. Families with registries of their own add a function to CLIENT_STATE_HOOKS."""
+        self.unwatch_all(client)
+        for hook in CLIENT_STATE_HOOKS:
+            hook(self, client)
 
     def refusal(self, client: Client, command) -> str | None:
         """Why this client may not run this command now, or None."""
@@ -375,6 +452,10 @@ class Server:
             return NOAUTH
         if "protected" in command.flags and not self.protected_command_allowed(command, client):
             return DEBUG_NOT_ALLOWED
+        if (client.protocol == 2 and command.name not in SUBSCRIBED_CONTEXT
+                and (client.channels or client.patterns or client.shard_channels)):
+            return (f"ERR Can't execute '{command.name}': only (P|S)SUBSCRIBE / "
+                    f"(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
         return None
 
     def count_error(self, message: str) -> None:

@@ -21,7 +21,8 @@ from pathlib import Path
 from lark import Lark, Transformer
 
 SPEC_DIR = Path(__file__).parent
-FAMILIES = ("connection", "generic", "strings", "server")
+FAMILIES = ("connection", "generic", "strings", "server", "lists", "hashes", "sets", "sorted-sets",
+            "transactions", "pubsub")
 
 ARGUMENT_TYPES = ("key", "string", "integer", "double", "pattern", "unix-time")
 COMMAND_FLAGS = frozenset("""

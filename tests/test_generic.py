@@ -3,7 +3,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from reference.commands.generic import (
-    ScanIndex, check_expire_conditions, parse_scan_cursor, string_encoding)
+    ScanIndex, check_expire_conditions, parse_scan_cursor)
+from reference.commands.strings import string_encoding
 from reference.dispatch import CommandError
 from reference.keyspace import Keyspace
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import importlib
 
-FAMILY_MODULES = ("connection", "generic", "strings", "server")
+FAMILY_MODULES = ("connection", "generic", "strings", "server", "lists", "hashes", "sets",
+                  "sorted_sets", "transactions", "pubsub")
 
 _HANDLERS: dict[str, tuple[object, frozenset[str], dict]] = {}
 

@@ -207,9 +207,10 @@ def reset(client, args):
     client.set_authenticated(not client.server.config["requirepass"])
     client.kind = "normal"  # leaves MONITOR
     # Leaving a transaction or a subscription also concerns the families that keep server-side
-    # state for them (watched keys, channel registries): they must forget this client too.
+    # state for them (watched keys, channel registries): they forget this client too.
     client.transaction = None
-    client.dirty_cas = False
+    client.transaction_failed = False
+    client.server.forget_client_state(client)
     client.channels.clear()
     client.patterns.clear()
     client.shard_channels.clear()

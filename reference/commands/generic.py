@@ -8,13 +8,12 @@ neither. All three delete a key whose time has passed first.
 from __future__ import annotations
 
 import bisect
-import copy
 import random
 
 from reference.commands import handler
 from reference.dispatch import CommandError
 from reference.patterns import glob_match
-from reference.keyspace import Database, type_name
+from reference.keyspace import VALUE_TYPES, Database, type_name
 from reference.protocol import OK, Status
 from reference.values import INT64_MAX, is_int, parse_int
 
@@ -205,15 +204,6 @@ def renamenx(client, args):
     return _rename(client, args, only_if_new=True)
 
 
-def copy_value(value):
-    """An independent copy of a stored value (COPY must not share mutable state)."""
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, bytearray):
-        return bytearray(value)
-    return copy.deepcopy(value)
-
-
 @handler("copy")
 def copy_(client, args):
     source_db = client.db
@@ -228,7 +218,7 @@ def copy_(client, args):
         if not args.get("replace"):
             return 0
         target_db.delete(target)
-    target_db.set(target, copy_value(value))
+    target_db.set(target, VALUE_TYPES[type(value)].copy(value))
     when = source_db.expires.get(source)
     if when is not None:
         target_db.set_expire(target, when)
@@ -366,20 +356,6 @@ SHARED_REFCOUNT = 2147483647   # ... and reports INT_MAX as their reference coun
 LFU_INIT_VAL = 5
 
 
-def string_encoding(value) -> str:
-    """int for a decimal long of at most 20 characters, embstr up to 44 bytes, raw beyond, and
-    raw for a string modified in place (bytearray), as Redis's tryObjectEncoding decides."""
-    if isinstance(value, bytearray):
-        return "raw"
-    if len(value) <= 20 and is_int(value):
-        return "int"
-    return "embstr" if len(value) <= 44 else "raw"
-
-
-# What OBJECT ENCODING says for each stored type; the data-type families add theirs.
-ENCODINGS = {bytes: string_encoding, bytearray: string_encoding}
-
-
 def _uses_lfu(config) -> bool:
     return "lfu" in config["maxmemory-policy"]
 
@@ -396,7 +372,7 @@ def object_encoding(client, args):
     value = lookup_notouch(client.db, args["key"])
     if value is None:
         return None
-    return ENCODINGS[type(value)](value).encode()
+    return VALUE_TYPES[type(value)].encoding(value, client.server.config).encode()
 
 
 @handler("object|refcount")

@@ -411,11 +411,11 @@ def _debug_protocol(client, name: str):
     if name == "bignum":
         if client.protocol == 2:
             return _BIGNUM
-        client.out.append(b"(%s\r\n" % _BIGNUM)
+        client.reply_bytes(b"(%s\r\n" % _BIGNUM)
         return NO_REPLY
     if name == "attrib":
         if client.protocol == 3:
-            client.out.append(b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n")
+            client.reply_bytes(b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n")
         return _AFTER_ATTRIBUTE
     if name == "push":
         if client.protocol == 2:

@@ -14,9 +14,10 @@ from fractions import Fraction
 
 from reference import longdouble
 from reference.commands import handler, key_flags
+from reference.keyspace import register_type
 from reference.dispatch import WRONGTYPE, CommandError
 from reference.protocol import OK
-from reference.values import FLOAT_ERROR, INT64_MAX, INT64_MIN, parse_int
+from reference.values import FLOAT_ERROR, INT64_MAX, INT64_MIN, is_int, parse_int
 
 STRING_TYPES = (bytes, bytearray)
 TOO_BIG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
@@ -120,6 +121,20 @@ def psetex(client, args):
 def getset(client, args):
     _, old = _set(client, args["key"], args["value"], get=True)
     return old
+
+
+def string_encoding(value, config=None) -> str:
+    """int for a decimal long of at most 20 characters, embstr up to 44 bytes, raw beyond, and
+    raw for a string modified in place (bytearray), as Redis's tryObjectEncoding decides."""
+    if isinstance(value, bytearray):
+        return "raw"
+    if len(value) <= 20 and is_int(value):
+        return "int"
+    return "embstr" if len(value) <= 44 else "raw"
+
+
+register_type(bytes, "string", string_encoding, copy=lambda value: value)  # immutable: shared
+register_type(bytearray, "string", string_encoding, copy=bytearray)
 
 
 @key_flags("set")

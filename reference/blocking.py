@@ -1,0 +1,96 @@
+"""Clients blocked on keys: BLPOP, BLMOVE, BZPOPMIN and the other blocking commands.
+
+A blocking command's handler that finds nothing to serve returns a `Block` instead of a reply.
+The server then parks the client on each key it named (first come, first served per key) and
+reads no further commands from it. Whenever a parked-on key is written (Database.touch marks it
+ready), the command of each client waiting on it is run again, in arrival order, exactly as it
+was sent: one that now finds data replies and the client goes on; one that still finds nothing
+stays where it was in the queue. When a client's deadline passes it gets its command's timeout
+reply. Inside MULTI (or any context where waiting is impossible) a Block is answered with the
+timeout reply at once, as Redis does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Block:
+    """A handler's answer meaning: wait for one of these keys (in the client's database)."""
+    keys: list[bytes]
+    timeout_ms: int          # how long to wait; 0 waits forever
+    timeout_reply: object    # what the client gets if the time runs out
+
+
+@dataclass
+class Waiting:
+    """A parked client: what to run again, and until when."""
+    command: object
+    argv: list[bytes]
+    db: object
+    keys: list[bytes]
+    deadline_ms: int | None  # absolute unix ms, None for ever
+    timeout_reply: object
+
+
+class BlockedClients:
+    def __init__(self, server):
+        self.server = server
+        self.waiting: set = set()  # clients with a `blocked` Waiting
+
+    def park(self, client, command, argv, block: Block) -> None:
+        now = self.server.keyspace.clock.ms
+        deadline = now + block.timeout_ms if block.timeout_ms else None
+        keys = list(dict.fromkeys(block.keys))  # a key named twice waits once
+        client.blocked = Waiting(command, argv, client.db, keys, deadline, block.timeout_reply)
+        for key in keys:
+            client.db.blocking_keys.setdefault(key, []).append(client)
+        self.waiting.add(client)
+
+    def release(self, client) -> None:
+        """Take the client off every key it waits on (served, timed out, killed, unblocked)."""
+        waiting = client.blocked
+        if waiting is None:
+            return
+        client.blocked = None
+        self.waiting.discard(client)
+        for key in waiting.keys:
+            queue = waiting.db.blocking_keys.get(key)
+            if queue is not None:
+                queue.remove(client)
+                if not queue:
+                    del waiting.db.blocking_keys[key]
+
+    def serve_ready_keys(self) -> None:
+        """Run again the commands of clients waiting on keys written since last time, until no
+        key is ready (serving one client may feed another: BLMOVE pushes)."""
+        ready = self.server.keyspace.ready_keys
+        while ready:
+            db, key = ready.pop()
+            for client in list(db.blocking_keys.get(key, ())):
+                if client.blocked is not None:
+                    self.retry(client)
+
+    def retry(self, client) -> None:
+        waiting = client.blocked
+        reply = self.server.run_command(client, waiting.command, waiting.argv)
+        if isinstance(reply, Block):
+            return  # still nothing: keep its place in the queues
+        self.release(client)
+        client.reply(reply)
+        self.server.resume(client)
+
+    def next_deadline_ms(self) -> int | None:
+        deadlines = [c.blocked.deadline_ms for c in self.waiting if c.blocked.deadline_ms is not None]
+        return min(deadlines) if deadlines else None
+
+    def expire(self, now_ms: int) -> None:
+        """Answer the clients whose time ran out."""
+        for client in [c for c in self.waiting
+                       if c.blocked.deadline_ms is not None and c.blocked.deadline_ms <= now_ms]:
+            reply = client.blocked.timeout_reply
+            client.blocked.command.calls += 1  # a timed-out call still counts as one
+            self.server.stats["total_commands_processed"] += 1
+            self.release(client)
+            client.reply(reply)
+            self.server.resume(client)

@@ -1,0 +1,2 @@
+"""Handlers of spec/pubsub.md."""
+from reference.commands import handler  # noqa: F401 (the family registers its handlers with it)
