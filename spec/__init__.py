@@ -77,8 +77,10 @@ KEY_SPEC_FLAGS = ("RO", "RW", "OW", "RM", "access", "update", "insert", "delete"
 @dataclass(frozen=True)
 class KeySpec:
     """Where a command's keys are and how it uses them, as COMMAND INFO's key specifications:
-    begin_search ("index", pos) or ("keyword", word, startfrom); find_keys ("range", lastkey,
-    keystep, limit) or ("keynum", keynumidx, firstkey, keystep); flags such as RW access update."""
+    begin_search ("index", pos) or ("keyword", word, startfrom) or ("unknown",); find_keys
+    ("range", lastkey, keystep, limit) or ("keynum", keynumidx, firstkey, keystep) or
+    ("unknown",) (the keys depend on the arguments: the command finds them itself, as SORT's
+    BY and STORE); flags such as RW access update."""
     begin_search: tuple
     find_keys: tuple
     flags: tuple[str, ...]
@@ -94,11 +96,16 @@ def parse_key_specs(text: str) -> tuple[KeySpec, ...]:
                 begin_search = ("index", int(begin[1]))
             elif begin[0] == "keyword":
                 begin_search = ("keyword", begin[1], int(begin[2]))
+            elif begin == ["unknown"]:
+                begin_search = ("unknown",)
             else:
                 raise ValueError(begin[0])
-            if find[0] not in ("range", "keynum"):
+            if find == ["unknown"]:
+                find_keys = ("unknown",)
+            elif find[0] in ("range", "keynum"):
+                find_keys = (find[0], int(find[1]), int(find[2]), int(find[3]))
+            else:
                 raise ValueError(find[0])
-            find_keys = (find[0], int(find[1]), int(find[2]), int(find[3]))
         except (ValueError, IndexError):
             raise SpecError(f"bad key spec {item.strip()!r}") from None
         if set(flags) - set(KEY_SPEC_FLAGS):
@@ -482,13 +489,17 @@ def key_specs_from_info(specs: list[dict]) -> tuple[KeySpec, ...]:
         begin, find = item["begin_search"], item["find_keys"]
         if begin["type"] == "index":
             begin_search = ("index", begin["spec"]["index"])
-        else:
+        elif begin["type"] == "keyword":
             begin_search = ("keyword", begin["spec"]["keyword"], begin["spec"]["startfrom"])
+        else:
+            begin_search = ("unknown",)
         f = find["spec"]
         if find["type"] == "range":
             find_keys = ("range", f["lastkey"], f["keystep"], f["limit"])
-        else:
+        elif find["type"] == "keynum":
             find_keys = ("keynum", f["keynumidx"], f["firstkey"], f["keystep"])
+        else:
+            find_keys = ("unknown",)
         out.append(KeySpec(begin_search, find_keys, tuple(item["flags"])))
     return tuple(out)
 

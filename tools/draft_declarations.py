@@ -69,12 +69,16 @@ def render_key_specs(specs) -> str:
         begin_spec, find_spec = pairs(begin["spec"]), pairs(find["spec"])
         if dec(begin["type"]) == "index":
             begin_text = f"index {begin_spec['index']}"
-        else:
+        elif dec(begin["type"]) == "keyword":
             begin_text = f"keyword {dec(begin_spec['keyword'])} {begin_spec['startfrom']}"
+        else:
+            begin_text = "unknown"
         if dec(find["type"]) == "range":
             find_text = f"range {find_spec['lastkey']} {find_spec['keystep']} {find_spec['limit']}"
-        else:
+        elif dec(find["type"]) == "keynum":
             find_text = f"keynum {find_spec['keynumidx']} {find_spec['firstkey']} {find_spec['keystep']}"
+        else:
+            find_text = "unknown"
         flags = " ".join(dec(f) for f in spec["flags"])
         rendered.append(f"{begin_text} / {find_text} / {flags}")
     return "; ".join(rendered)

@@ -36,14 +36,15 @@ def handler(name: str, raw: tuple[str, ...] = (), convert: dict | None = None):
     return register
 
 
-# Commands whose key spec says variable_flags: command name -> function(argv) -> the flags its
-# keys have in this invocation (COMMAND GETKEYSANDFLAGS), as Redis's getkeys procedures decide.
-KEY_FLAGS: dict[str, object] = {}
+# Commands whose key specs cannot say where the keys are or how they are used (a spec with
+# variable_flags, or unknown begin/find): command name -> function(argv) -> [(position, flags)]
+# of the keys of this invocation (COMMAND GETKEYS), as Redis's getkeys procedures decide.
+GETKEYS: dict[str, object] = {}
 
 
-def key_flags(name: str):
+def getkeys(name: str):
     def register(function):
-        KEY_FLAGS[name] = function
+        GETKEYS[name] = function
         return function
     return register
 

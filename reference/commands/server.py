@@ -12,7 +12,7 @@ import re
 import time
 
 from reference import info
-from reference.commands import KEY_FLAGS, handler
+from reference.commands import GETKEYS, handler
 from reference.config import ConfigSetError
 from reference.dispatch import CommandError
 from reference.patterns import glob_match
@@ -145,13 +145,17 @@ def key_specs(command_spec) -> list[dict]:
         begin = key_spec.begin_search
         if begin[0] == "index":
             begin_search = {"type": "index", "spec": {"index": begin[1]}}
-        else:
+        elif begin[0] == "keyword":
             begin_search = {"type": "keyword", "spec": {"keyword": begin[1], "startfrom": begin[2]}}
-        kind, a, b, c = key_spec.find_keys
-        if kind == "range":
-            find_keys = {"type": "range", "spec": {"lastkey": a, "keystep": b, "limit": c}}
         else:
-            find_keys = {"type": "keynum", "spec": {"keynumidx": a, "firstkey": b, "keystep": c}}
+            begin_search = {"type": "unknown", "spec": {}}
+        find = key_spec.find_keys
+        if find[0] == "range":
+            find_keys = {"type": "range", "spec": {"lastkey": find[1], "keystep": find[2], "limit": find[3]}}
+        elif find[0] == "keynum":
+            find_keys = {"type": "keynum", "spec": {"keynumidx": find[1], "firstkey": find[2], "keystep": find[3]}}
+        else:
+            find_keys = {"type": "unknown", "spec": {}}
         out.append({"flags": _in_order(key_spec.flags, KEY_SPEC_FLAG_ORDER),
                     "begin_search": begin_search, "find_keys": find_keys})
     return out
@@ -337,16 +341,16 @@ def keys_of(server, argv: list[bytes]) -> list[tuple[int, tuple[str, ...]]]:
         raise CommandError("ERR The command has no key arguments")
     if (s.arity > 0 and len(argv) != s.arity) or len(argv) < -s.arity:
         raise CommandError("ERR Invalid number of arguments specified for command")
-    keys: list[tuple[int, tuple[str, ...]]] = []
-    for key_spec in s.key_specs:
-        positions = _keys_by_spec(key_spec, argv)
-        if positions is None:
-            keys = []
-            break
-        flags = key_spec.flags
-        if "variable_flags" in flags:
-            flags = KEY_FLAGS[s.name](argv)
-        keys.extend((i, flags) for i in positions)
+    if s.name in GETKEYS:  # key specs that vary or that the command resolves itself
+        keys = GETKEYS[s.name](argv)
+    else:
+        keys = []
+        for key_spec in s.key_specs:
+            positions = _keys_by_spec(key_spec, argv)
+            if positions is None:
+                keys = []
+                break
+            keys.extend((i, key_spec.flags) for i in positions)
     if not keys and "no_mandatory_keys" not in s.flags:
         raise CommandError("ERR Invalid arguments specified for command")
     return keys

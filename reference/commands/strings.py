@@ -13,7 +13,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from reference import longdouble
-from reference.commands import handler, key_flags
+from reference.commands import getkeys, handler
 from reference.keyspace import register_type
 from reference.dispatch import WRONGTYPE, CommandError
 from reference.protocol import OK
@@ -137,12 +137,12 @@ register_type(bytes, "string", string_encoding, copy=lambda value: value)  # imm
 register_type(bytearray, "string", string_encoding, copy=bytearray)
 
 
-@key_flags("set")
-def set_key_flags(argv: list[bytes]) -> tuple[str, ...]:
+@getkeys("set")
+def set_keys(argv: list[bytes]) -> list[tuple[int, tuple[str, ...]]]:
     """SET's key is only overwritten, unless GET also reads it."""
     if any(word.upper() == b"GET" for word in argv[3:]):
-        return ("RW", "access", "update")
-    return ("OW", "update")
+        return [(1, ("RW", "access", "update"))]
+    return [(1, ("OW", "update"))]
 
 
 @handler("mset")
