@@ -67,7 +67,7 @@ def build_table(table: dict[str, spec.CommandSpec] | None = None) -> dict[bytes,
                        first_arg=first_arg, flags=frozenset(command_spec.flags), subcommands=subs)
 
     result = {name.encode(): make(command_spec, 1) for name, command_spec in table.items()}
-    for command_spec in spec.all_commands() if table is spec.load() else ():
+    for command_spec in [c for top in table.values() for c in (top, *top.subcommands.values())]:
         resolves_itself = any("variable_flags" in k.flags or k.begin_search == ("unknown",)
                               for k in command_spec.key_specs)
         if resolves_itself and command_spec.name not in commands.GETKEYS:
