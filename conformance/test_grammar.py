@@ -19,9 +19,11 @@ from conformance.client import ErrorReply
 
 # Commands that would end the session, change authentication or the server's configuration,
 # stop the server, wait (blocking commands), or change what the connection may send next
-# (MULTI, SUBSCRIBE) if run with random arguments; their own family tests cover them.
+# (MULTI, SUBSCRIBE), or answer with one frame per argument (UNSUBSCRIBE) if run with random
+# arguments; their own family tests cover them.
 NOT_RUN_AT_RANDOM = {"shutdown", "quit", "debug", "client|kill", "config|set", "auth", "hello",
-                     "reset", "client|setname", "multi", "subscribe", "psubscribe", "ssubscribe"}
+                     "reset", "client|setname", "multi", "subscribe", "psubscribe", "ssubscribe",
+                     "unsubscribe", "punsubscribe", "sunsubscribe"}
 
 STRUCTURAL_ERRORS = ("ERR syntax error", "ERR wrong number of arguments", "ERR unknown command",
                      "ERR unknown subcommand", "ERR Unsupported option")

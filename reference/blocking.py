@@ -31,6 +31,7 @@ class Waiting:
     keys: list[bytes]
     deadline_ms: int | None  # absolute unix ms, None for ever
     timeout_reply: object
+    ready_key: bytes | None = None  # while being run again: the key that became ready
 
 
 class BlockedClients:
@@ -66,13 +67,15 @@ class BlockedClients:
         key is ready (serving one client may feed another: BLMOVE pushes)."""
         ready = self.server.keyspace.ready_keys
         while ready:
-            db, key = ready.pop()
+            db, key = next(iter(ready))  # oldest first, as Redis's ready_keys list
+            del ready[(db, key)]
             for client in list(db.blocking_keys.get(key, ())):
                 if client.blocked is not None:
-                    self.retry(client)
+                    self.retry(client, key)
 
-    def retry(self, client) -> None:
+    def retry(self, client, key: bytes) -> None:
         waiting = client.blocked
+        waiting.ready_key = key
         reply = self.server.run_command(client, waiting.command, waiting.argv)
         if isinstance(reply, Block):
             return  # still nothing: keep its place in the queues

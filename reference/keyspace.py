@@ -58,7 +58,7 @@ class Database:
     __slots__ = ("id", "data", "expires", "access", "clock", "stats", "_reaper", "scan_index",
                  "watched_keys", "blocking_keys", "ready_keys")
 
-    def __init__(self, index: int, clock: Clock, stats: dict, ready_keys: set | None = None):
+    def __init__(self, index: int, clock: Clock, stats: dict, ready_keys: dict | None = None):
         self.id = index
         self.data: dict[bytes, object] = {}
         self.expires: dict[bytes, int] = {}
@@ -70,7 +70,7 @@ class Database:
         self.watched_keys: dict[bytes, list] = {}   # key -> clients that WATCH it
         self.blocking_keys: dict[bytes, list] = {}  # key -> clients blocked on it, first come first
         # (db, key) of blocked-on keys written since they were last served, shared by all dbs
-        self.ready_keys: set = set() if ready_keys is None else ready_keys
+        self.ready_keys: dict = {} if ready_keys is None else ready_keys
 
     def __len__(self) -> int:
         return len(self.data)
@@ -125,7 +125,7 @@ class Database:
             for client in self.watched_keys.get(key, ()):
                 client.dirty_cas = True
             if key in self.blocking_keys:
-                self.ready_keys.add((self, key))
+                self.ready_keys[(self, key)] = None  # a dict: served in the order they became ready
 
     def touch_all(self) -> None:
         """Every watched key that exists changed (FLUSHDB, SWAPDB)."""
@@ -194,7 +194,7 @@ class Database:
         other.touch_all()
         self.touch_all()
         for db in (self, other):
-            db.ready_keys.update((db, key) for key in db.blocking_keys if key in db.data)
+            db.ready_keys.update(((db, key), None) for key in db.blocking_keys if key in db.data)
 
     # --- active expiry -----------------------------------------------------------------
 
@@ -248,7 +248,8 @@ class Keyspace:
     def __init__(self, databases: int = 16):
         self.clock = Clock()
         self.stats = {"expired_keys": 0, "keyspace_hits": 0, "keyspace_misses": 0, "evicted_keys": 0}
-        self.ready_keys: set = set()  # (db, key) with blocked clients to serve (reference/blocking.py)
+        # (db, key) with blocked clients to serve, in the order they became ready (blocking.py)
+        self.ready_keys: dict = {}
         self.dbs = [Database(i, self.clock, self.stats, self.ready_keys) for i in range(databases)]
 
     def __getitem__(self, index: int) -> Database:

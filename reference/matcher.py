@@ -1,7 +1,7 @@
 """Argument matchers compiled from the spec's argument trees.
 
-Strategy (as Redis's own option loops behave): the arguments that carry no keyword are taken in
-the order declared; a run of keyword-headed arguments (`[NX | XX] [GET] [EX seconds | ...]`) is
+Strategy (as Redis's own option loops behave): arguments are taken in the order declared, except
+that a run of optional keyword-headed arguments (`[NX | XX] [GET] [EX seconds | ...]`) is
 matched in any order, each keyword case-insensitively. Picking two different alternatives of one
 oneof is a syntax error; repeating the same one keeps the last. Whatever is left over, or missing,
 is a syntax error.
@@ -43,11 +43,18 @@ _CONVERT = {"integer": parse_int, "unix-time": parse_int, "double": parse_float}
 
 
 def _keyword_headed(arg: Arg) -> bool:
+    """Does every form of arg start with a keyword?"""
     if arg.token is not None:
         return True
     if arg.type == "oneof":
         return all(_keyword_headed(child) for child in arg.children)
     return False
+
+
+def _option(arg: Arg) -> bool:
+    """An optional keyword-headed argument: one of a run matched in any order. (A required one,
+    as LMOVE's `LEFT | RIGHT` twice, keeps its place.)"""
+    return arg.optional and _keyword_headed(arg)
 
 
 def _tokens_of(arg: Arg) -> list[str]:
@@ -128,9 +135,9 @@ class _Matcher:
         steps = []
         i = 0
         while i < len(args):
-            if _keyword_headed(args[i]):
+            if _option(args[i]):
                 run = []
-                while i < len(args) and _keyword_headed(args[i]):
+                while i < len(args) and _option(args[i]):
                     run.append(args[i])
                     i += 1
                 need_after = sum(_min_width(later) for later in args[i:])

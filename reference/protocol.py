@@ -387,6 +387,13 @@ class Push(list):
     __slots__ = ()
 
 
+class Frames(list):
+    """Several replies sent back to back as one command's answer, with no header of their own
+    (SUBSCRIBE a b confirms each channel in a frame of its own)."""
+
+    __slots__ = ()
+
+
 class _NullArray:
     """The RESP2 null array ``*-1`` (BLPOP timeout, EXEC abort): ``_`` in RESP3."""
 
@@ -476,6 +483,7 @@ def _build_encoders(protocol: int) -> _EncoderTable:
     RespSet             *n array                  ~n set
     Push                *n array                  >n push
     Verbatim            $ bulk                    =len txt:...
+    Frames              its items back to back    same (SUBSCRIBE a b answers two frames)
     """
     table = _EncoderTable()
     lookup = table.__getitem__  # nested values, encoded recursively
@@ -499,6 +507,7 @@ def _build_encoders(protocol: int) -> _EncoderTable:
         int: _encode_int,
         list: array,
         tuple: array,
+        Frames: lambda frames: b"".join([lookup(type(x))(x) for x in frames]),
     })
     if protocol == 2:
         def encode_map(value: dict) -> bytes:

@@ -70,9 +70,10 @@ class Client:
         # State that other families change and that CLIENT LIST reports (its flags, sub, psub,
         # ssub, multi fields) and RESET clears.
         self.kind = "normal"  # or "replica" (a replica's link), "master" (ours), "monitor"
-        self.channels: set[bytes] = set()        # SUBSCRIBE
-        self.patterns: set[bytes] = set()        # PSUBSCRIBE
-        self.shard_channels: set[bytes] = set()  # SSUBSCRIBE
+        # dicts used as ordered sets: unsubscribing from all goes in subscription order
+        self.channels: dict[bytes, None] = {}        # SUBSCRIBE
+        self.patterns: dict[bytes, None] = {}        # PSUBSCRIBE
+        self.shard_channels: dict[bytes, None] = {}  # SSUBSCRIBE
         self.transaction: list[list[bytes]] | None = None  # argv queued since MULTI, else None
         self.transaction_failed = False  # a command was refused while queueing: EXECABORT
         self.dirty_cas = False  # a WATCHed key changed: EXEC will fail

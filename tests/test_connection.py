@@ -12,8 +12,8 @@ from reference.values import BadValue
 def fake_client(**changes):
     fields = dict(
         id=7, addr="127.0.0.1:5000", laddr="127.0.0.1:6379", fd=9, name=b"", created=time.time(),
-        last_interaction=time.time(), kind="normal", channels=set(), patterns=set(),
-        shard_channels=set(), transaction=None, blocked=False, dirty_cas=False,
+        last_interaction=time.time(), kind="normal", channels={}, patterns={},
+        shard_channels={}, transaction=None, blocked=False, dirty_cas=False,
         close_after_reply=False, db_index=0, out=[], writing=False, last_command="NULL", protocol=2,
         parser=SimpleNamespace(pending=lambda: 0),
     )
@@ -48,13 +48,13 @@ def test_client_type():
     assert connection.client_type(fake_client()) == "normal"
     assert connection.client_type(fake_client(kind="monitor")) == "normal"
     assert connection.client_type(fake_client(patterns={b"p*"})) == "pubsub"
-    assert connection.client_type(fake_client(kind="replica", channels={b"c"})) == "replica"
+    assert connection.client_type(fake_client(kind="replica", channels={b"c": None})) == "replica"
 
 
 def test_flag_letters_in_redis_order():
     assert connection.flag_letters(fake_client()) == "N"
     assert connection.flag_letters(fake_client(kind="monitor")) == "O"
-    client = fake_client(channels={b"c"}, transaction=[], dirty_cas=True, close_after_reply=True)
+    client = fake_client(channels={b"c": None}, transaction=[], dirty_cas=True, close_after_reply=True)
     assert connection.flag_letters(client) == "Pxdc"
 
 

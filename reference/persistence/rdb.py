@@ -7,6 +7,7 @@ opcode; the CRC-64 of everything before it, little-endian (zero when rdbchecksum
 Strings that read as integers are stored in the integer encodings, the others as length-prefixed
 bytes. Redis compresses strings longer than 20 bytes with LZF when rdbcompression is on; this
 writer does not compress yet (the files load the same: compression is the writer's choice).
+Lists, sets, hashes and sorted sets are written in the plain (non-listpack) types.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import os
 import struct
 import time
 
+from reference.keyspace import type_name
 from reference.persistence.crc64 import crc64
 from reference.values import is_int
 
@@ -24,6 +26,10 @@ OPCODE_EXPIRETIME_MS = 0xFC
 OPCODE_SELECTDB = 0xFE
 OPCODE_EOF = 0xFF
 TYPE_STRING = 0
+TYPE_LIST = 1     # a plain list of strings: Redis 7.0 loads it (into its own encoding)
+TYPE_SET = 2
+TYPE_HASH = 4
+TYPE_ZSET_2 = 5   # member strings with binary double scores
 ENC_INT8, ENC_INT16, ENC_INT32 = 0xC0, 0xC1, 0xC2
 
 
@@ -50,11 +56,27 @@ def encode_string(value: bytes) -> bytes:
     return encode_length(len(value)) + bytes(value)
 
 
+def _strings(items) -> bytes:
+    return b"".join(encode_string(item) for item in items)
+
+
 def encode_value(value) -> tuple[int, bytes]:
-    """(RDB type, serialized value) of a stored value."""
+    """(RDB type, serialized value) of a stored value. Containers are written in the plain
+    forms every Redis loads (Redis itself writes listpacks and quicklists: a later step)."""
     if isinstance(value, (bytes, bytearray)):
         return TYPE_STRING, encode_string(value)
-    raise TypeError(f"no RDB encoding for {type(value).__name__}")
+    kind = type_name(value)
+    if kind == "list":
+        return TYPE_LIST, encode_length(len(value)) + _strings(value)
+    if kind == "set":
+        return TYPE_SET, encode_length(len(value)) + _strings(value)
+    if kind == "hash":
+        return TYPE_HASH, encode_length(len(value)) + _strings(x for pair in value.items() for x in pair)
+    if kind == "zset":
+        pairs = list(value.items())  # (member, score)
+        return TYPE_ZSET_2, encode_length(len(pairs)) + b"".join(
+            encode_string(member) + struct.pack("<d", score) for member, score in pairs)
+    raise TypeError(f"no RDB encoding for {kind}")
 
 
 def dump_rdb(keyspace, used_memory: int = 0, checksum: bool = True) -> bytes:

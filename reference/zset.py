@@ -1,0 +1,229 @@
+"""The sorted set value: members with scores, ordered by (score, member bytes).
+
+A `ZSet` is a dict member -> score (O(1) ZSCORE, membership) plus a SortedList of
+(score, member) pairs (ranks, ranges, pops in O(log N)), the two always kept in step by the
+methods below. Equal scores order by member bytes, as Redis's memcmp does.
+
+`skiplist` records the encoding Redis would use: a new set starts as a listpack and becomes a
+skiplist for good once it holds more than zset-max-listpack-entries members or a member longer
+than zset-max-listpack-value bytes; only the *STORE commands build a fresh value small enough
+to be a listpack again. Two visible differences follow the encoding: a listpack stores a score
+of -0 as 0, and ZSCAN returns a listpack's members all at once.
+
+Range bounds are parsed here as Redis reads them: a score bound is C's strtod over the rest of
+the text after an optional "(" (so leading spaces, "" meaning 0, hex and "inf" are accepted;
+NaN and trailing text are not); a lex bound is "[x", "(x", "-" or "+".
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sortedcontainers import SortedList
+
+from reference.values import parse_float, BadValue
+
+
+class _Above:
+    """Sorts after every bytes member: (score, ABOVE) comes after every pair with that score."""
+    __slots__ = ()
+
+    def __lt__(self, other):
+        return False
+
+    def __gt__(self, other):
+        return True
+
+
+ABOVE = _Above()
+
+
+class ZSet(dict):
+    __slots__ = ("order", "skiplist", "scan_index")
+
+    def __init__(self):
+        super().__init__()
+        self.order = SortedList()
+        self.skiplist = False
+        self.scan_index = None  # ZSCAN's snapshot of the member order (see scan_batch)
+
+    def add(self, member: bytes, score: float) -> None:
+        """Insert or move member (the caller decides whether it should)."""
+        if score == 0 and not self.skiplist:
+            score = 0.0  # a listpack stores -0 as the integer 0
+        old = self.get(member)
+        if old is not None:
+            self.order.remove((old, member))
+        self[member] = score
+        self.order.add((score, member))
+
+    def remove(self, member: bytes) -> bool:
+        score = self.pop(member, None)
+        if score is None:
+            return False
+        self.order.remove((score, member))
+        return True
+
+    def rank(self, member: bytes) -> int | None:
+        score = self.get(member)
+        return None if score is None else self.order.bisect_left((score, member))
+
+    # --- ranges: each returns the half-open index interval [start, end) of the order ----
+
+    def rank_range(self, start: int, stop: int) -> tuple[int, int]:
+        """Redis's inclusive start/stop ranks, negatives counting from the end."""
+        length = len(self)
+        if start < 0:
+            start += length
+        if stop < 0:
+            stop += length
+        start = max(start, 0)
+        if start > stop or start >= length:
+            return 0, 0
+        return start, min(stop, length - 1) + 1
+
+    def score_range(self, low: ScoreBound, high: ScoreBound) -> tuple[int, int]:
+        order = self.order
+        start = (order.bisect_left((low.value, ABOVE)) if low.exclusive
+                 else order.bisect_left((low.value,)))
+        end = (order.bisect_left((high.value,)) if high.exclusive
+               else order.bisect_left((high.value, ABOVE)))
+        return start, max(start, end)
+
+    def lex_range(self, low: LexBound, high: LexBound) -> tuple[int, int]:
+        """Meaningful when all scores are equal (the members are then in byte order), as in
+        Redis; binary searches over the order by member."""
+        order = self.order
+        start = _first_index(len(order), lambda i: low.allows_above(order[i][1]))
+        end = _first_index(len(order), lambda i: not high.allows_below(order[i][1]), start)
+        return start, max(start, end)
+
+    def pairs(self, start: int, end: int, reverse: bool = False):
+        """(member, score) of the order's slice, backwards if reverse."""
+        chunk = self.order[start:end]
+        if reverse:
+            chunk.reverse()
+        return [(member, score) for score, member in chunk]
+
+    def delete_slice(self, start: int, end: int) -> int:
+        for score, member in self.order[start:end]:
+            del self[member]
+        del self.order[start:end]
+        return max(0, end - start)
+
+    def note_size(self, config, longest: int = 0) -> None:
+        """Become a skiplist if the listpack limits are exceeded (after adding members, the
+        longest of which was `longest` bytes)."""
+        if not self.skiplist and (len(self) > config["zset-max-listpack-entries"]
+                                  or longest > config["zset-max-listpack-value"]):
+            self.skiplist = True
+
+    def copy(self) -> ZSet:
+        other = ZSet()
+        dict.update(other, self)
+        other.order = SortedList(self.order)
+        other.skiplist = self.skiplist
+        return other
+
+
+def new_zset(config, pairs) -> ZSet:
+    """A fresh set of (member, score) pairs in its encoding: one built whole by a *STORE
+    command is a listpack if it fits the limits, as Redis's zsetConvertToListpackIfNeeded."""
+    zset = ZSet()
+    longest = 0
+    for member, score in pairs:
+        zset[member] = score
+        longest = max(longest, len(member))
+    zset.order = SortedList((score, member) for member, score in zset.items())
+    zset.note_size(config, longest)
+    if not zset.skiplist:  # stored as a listpack: -0 becomes 0
+        for member, score in list(zset.items()):
+            if score == 0 and math.copysign(1, score) < 0:
+                zset.add(member, 0.0)
+    return zset
+
+
+def _first_index(length: int, predicate, low: int = 0) -> int:
+    """The first index in [low, length) where predicate holds (it holds for all after it)."""
+    high = length
+    while low < high:
+        middle = (low + high) // 2
+        if predicate(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+# --- bounds ----------------------------------------------------------------------------------
+
+SCORE_RANGE_ERROR = "ERR min or max is not a float"
+LEX_RANGE_ERROR = "ERR min or max not valid string range item"
+
+_C_SPACE = b" \t\n\v\f\r"
+
+
+@dataclass(frozen=True)
+class ScoreBound:
+    value: float
+    exclusive: bool
+
+    def allows_above(self, score: float) -> bool:
+        """score is not below this bound taken as a minimum"""
+        return score > self.value if self.exclusive else score >= self.value
+
+    def allows_below(self, score: float) -> bool:
+        return score < self.value if self.exclusive else score <= self.value
+
+
+def strtod_whole(text: bytes) -> float | None:
+    """C's strtod over all of text, NaN refused: leading white space is skipped and an empty
+    text reads as 0 (strtod reads nothing and the end pointer is at the terminator)."""
+    text = text.lstrip(_C_SPACE)
+    if text == b"":
+        return 0.0
+    try:
+        value = parse_float(text)
+    except BadValue:
+        return None
+    return None if math.isnan(value) else value
+
+
+def parse_score_bound(raw: bytes) -> ScoreBound:
+    exclusive = raw[:1] == b"("
+    value = strtod_whole(raw[1:] if exclusive else raw)
+    if value is None:
+        raise BadValue(SCORE_RANGE_ERROR)
+    return ScoreBound(value, exclusive)
+
+
+@dataclass(frozen=True)
+class LexBound:
+    """A member bound: `value` None with `infinite` -1 for "-", +1 for "+"."""
+    value: bytes | None
+    exclusive: bool = False
+    infinite: int = 0
+
+    def allows_above(self, member: bytes) -> bool:
+        """member is not below this bound taken as a minimum"""
+        if self.infinite:
+            return self.infinite < 0
+        return member > self.value if self.exclusive else member >= self.value
+
+    def allows_below(self, member: bytes) -> bool:
+        if self.infinite:
+            return self.infinite > 0
+        return member < self.value if self.exclusive else member <= self.value
+
+
+def parse_lex_bound(raw: bytes) -> LexBound:
+    if raw == b"+":
+        return LexBound(None, infinite=1)
+    if raw == b"-":
+        return LexBound(None, infinite=-1)
+    if raw[:1] == b"(":
+        return LexBound(raw[1:], exclusive=True)
+    if raw[:1] == b"[":
+        return LexBound(raw[1:])
+    raise BadValue(LEX_RANGE_ERROR)
+
