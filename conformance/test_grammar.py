@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import spec
-from spec import Arg
+from spec import Arg, counts_next
 from conformance.client import ErrorReply
 
 # Commands that would end the session, change authentication or the server's configuration,
@@ -92,9 +92,18 @@ def sequence_strategy(args, exclusive=frozenset()) -> st.SearchStrategy:
     if not args:
         return st.just([])
     def build(keep):
-        return st.tuples(*[arg_strategy(arg) if arg.name not in exclusive or arg.name == keep
-                           else st.just([]) for arg in args]).map(
-            lambda pieces: [w for piece in pieces for w in piece])
+        parts = []
+        for i, arg in enumerate(args):
+            if arg.name in exclusive and arg.name != keep:
+                parts.append(st.just([]))
+            elif counts_next(args, i):
+                parts.append(st.just([]))  # written together with the keys it counts, below
+            elif i > 0 and counts_next(args, i - 1):
+                parts.append(st.lists(leaf_value(arg), min_size=1, max_size=3).map(
+                    lambda keys: [str(len(keys)).encode(), *keys]))
+            else:
+                parts.append(arg_strategy(arg))
+        return st.tuples(*parts).map(lambda pieces: [w for piece in pieces for w in piece])
     if not exclusive:
         return build(None)
     return st.sampled_from(sorted(exclusive)).flatmap(build)
@@ -150,7 +159,11 @@ WRONG_ARITY = [c for c in spec.all_commands() if wrong_arity_argv(c) is not None
 def test_wrong_arity(client, command):
     fresh(client)
     reply = client.call(*wrong_arity_argv(command))
-    assert reply == ErrorReply(f"ERR wrong number of arguments for '{command.name}' command")
+    expected = f"wrong number of arguments for '{command.name}' command"
+    if command.name == "exec":  # a refused EXEC says it discarded the transaction
+        assert reply == ErrorReply(f"EXECABORT Transaction discarded because of: {expected}")
+    else:
+        assert reply == ErrorReply(f"ERR {expected}")
     assert_untouched(client)
 
 

@@ -61,7 +61,8 @@ def build_table(table: dict[str, spec.CommandSpec] | None = None) -> dict[bytes,
                       unknown_option=command_spec.unknown_option, exclusive=command_spec.exclusive,
                       as_read=command_spec.conversion == "as-read", converters=converters,
                       missing_argument=command_spec.missing_argument or "ERR syntax error",
-                      repeats=command_spec.repeats != "none")
+                      repeats=command_spec.repeats != "none",
+                      **_numkeys_rules(command_spec))
         return Command(spec=command_spec, handler=handler,
                        match=compile_matcher(command_spec.parse_arguments, rules),
                        first_arg=first_arg, flags=frozenset(command_spec.flags), subcommands=subs)
@@ -76,6 +77,13 @@ def build_table(table: dict[str, spec.CommandSpec] | None = None) -> dict[bytes,
     if unused:
         raise RuntimeError(f"handlers without a declaration in spec/: {sorted(unused)}")
     return result
+
+
+def _numkeys_rules(command_spec: spec.CommandSpec) -> dict:
+    if command_spec.numkeys_errors is None:
+        return {}
+    too_few, too_many = command_spec.numkeys_errors
+    return {"numkeys_too_few": too_few, "numkeys_too_many": too_many}
 
 
 def _c_string(text: bytes, limit: int) -> str:

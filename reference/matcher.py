@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import partial
 
-from spec import Arg
+from spec import Arg, counts_next
 from reference.values import parse_float, parse_int
 
 SYNTAX_ERROR = "ERR syntax error"
@@ -115,6 +115,8 @@ class Rules:
     as_read: bool = False                      # convert numbers as they are read, not after
     missing_argument: str = SYNTAX_ERROR       # error when argv ends where more is needed
     repeats: bool = True                       # may an option be given twice (the last wins)
+    numkeys_too_few: str = SYNTAX_ERROR        # numkeys below 1 (below 0 if keys are optional)
+    numkeys_too_many: str = SYNTAX_ERROR       # numkeys above the arguments left
     converters: dict = field(default_factory=dict)  # argument name -> the handler's own parser
 
 
@@ -142,6 +144,11 @@ class _Matcher:
                     i += 1
                 need_after = sum(_min_width(later) for later in args[i:])
                 steps.append(("options", need_after, self._options_table(run), tuple(run)))
+                continue
+            if counts_next(args, i):
+                steps.append(("counted", sum(_min_width(later) for later in args[i + 2:]),
+                              args[i], args[i + 1]))
+                i += 2
                 continue
             arg = args[i]
             i += 1
@@ -274,9 +281,24 @@ class _Matcher:
             cur.reserve = outer_reserve + need_after
             if kind == "options":
                 self.options(what, run, cur, out)
+            elif kind == "counted":
+                self.counted(what, run, cur, out)
             elif not what.optional or cur.left() > cur.reserve:
                 self.one(what, cur, out)
         cur.reserve = outer_reserve
+
+    def counted(self, count: Arg, keys: Arg, cur: _Cursor, out: Args) -> None:
+        """`numkeys key [key ...]`: the number is read first (and converted at once, as Redis
+        does), then exactly that many keys."""
+        rules = self.rules
+        converter = self.converters[id(count)] or parse_int
+        number = converter(cur.take())
+        if number < (0 if keys.optional else 1):
+            raise MatchError(rules.numkeys_too_few)
+        if number > cur.left():
+            raise MatchError(rules.numkeys_too_many)
+        out[count.name] = number
+        out[keys.name] = [cur.take() for _ in range(number)]
 
     def options(self, by_token, run, cur: _Cursor, out: Args) -> None:
         """Keyword-headed arguments in any order."""

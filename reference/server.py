@@ -390,13 +390,20 @@ class Server:
         if error is not None:
             if command is not None:
                 command.rejected_calls += 1
-            if client.transaction is not None:
+            if command is not None and command.name == "exec":
+                # a refused EXEC ends the transaction, saying why
+                error = "EXECABORT Transaction discarded because of: " + error.removeprefix("ERR ")
+                client.transaction = None
+                client.transaction_failed = False
+                self.unwatch_all(client)
+            elif client.transaction is not None:
                 client.transaction_failed = True  # EXEC will answer EXECABORT
             self.count_error(error)
             client.reply(ErrorReply(error))
             return
         if client.transaction is not None and command.name not in TRANSACTION_CONTROL:
-            client.transaction.append(argv)
+            if not (client.transaction_failed or client.dirty_cas):  # else EXEC will not run it
+                client.transaction.append(argv)
             client.reply(QUEUED)
             return
         reply = self.run_command(client, command, argv)
@@ -449,10 +456,12 @@ class Server:
 
     def refusal(self, client: Client, command) -> str | None:
         """Why this client may not run this command now, or None."""
-        if not client.authenticated and "no_auth" not in command.flags:
-            return NOAUTH
         if "protected" in command.flags and not self.protected_command_allowed(command, client):
             return DEBUG_NOT_ALLOWED
+        if not client.authenticated and "no_auth" not in command.flags:
+            return NOAUTH
+        if client.transaction is not None and "no_multi" in command.flags:
+            return "ERR Command not allowed inside a transaction"
         if (client.protocol == 2 and command.name not in SUBSCRIBED_CONTEXT
                 and (client.channels or client.patterns or client.shard_channels)):
             return (f"ERR Can't execute '{command.name}': only (P|S)SUBSCRIBE / "

@@ -32,7 +32,7 @@ COMMAND_FLAGS = frozenset("""
 """.split())
 FIELDS = {"arity", "flags", "keys", "acl", "group", "since", "summary", "complexity", "reply",
           "parse", "container", "tips", "doc-flags", "deprecated-since", "replaced-by",
-          "combinable", "unknown-option", "bad-value", "exclusive", "conversion", "missing-argument", "repeats", "key-specs"}
+          "combinable", "unknown-option", "bad-value", "exclusive", "conversion", "missing-argument", "repeats", "key-specs", "numkeys"}
 
 
 class SpecError(Exception):
@@ -145,6 +145,7 @@ class CommandSpec:
     missing_argument: str | None = None        # error when argv ends where more is needed
     repeats: str = "last-wins"                 # or "none": an option given twice is an error
     key_specs: tuple[KeySpec, ...] = ()
+    numkeys_errors: tuple[str, str] | None = None  # (count too small, count too large)
     subcommands: dict[str, CommandSpec] = field(default_factory=dict)
     prose: str = ""                 # the markdown that follows the declaration
 
@@ -257,6 +258,14 @@ def _fold_repeats(elements: list) -> list:
                 continue
         out.append(element)
     return out
+
+
+def counts_next(args, i: int) -> bool:
+    """Is args[i] the number of the keys that follow it? In the notation an integer argument
+    right before a repeated key argument (`numkeys key [key ...]`) always is."""
+    return (args[i].type == "integer" and not args[i].optional and not args[i].multiple
+            and args[i].token is None and i + 1 < len(args)
+            and args[i + 1].type == "key" and args[i + 1].multiple and args[i + 1].token is None)
 
 
 def _default_name(args: list[Arg]) -> str:
@@ -391,7 +400,16 @@ def parse_declaration(text: str, family: str = "", containers: frozenset[str] = 
         missing_argument=fields.get("missing-argument") or None,
         repeats=fields.get("repeats", "last-wins"),
         key_specs=parse_key_specs(fields.get("key-specs", "")),
+        numkeys_errors=_numkeys_errors(fields.get("numkeys")),
     )
+
+
+def _numkeys_errors(text: str | None) -> tuple[str, str] | None:
+    """`numkeys: ERR numkeys should be greater than 0 | ERR syntax error`"""
+    if text is None:
+        return None
+    too_few, _, too_many = text.partition(" | ")
+    return too_few.strip(), (too_many.strip() or "ERR syntax error")
 
 
 def _bad_values(text: str) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """Unit tests of the pure helpers of reference/commands/lists.py."""
 import pytest
 
-from reference.commands.lists import ListValue, _index_range, _read_mpop, parse_timeout
+from reference.commands.lists import ListValue, _index_range, parse_timeout
+from reference.dispatch import build_table
 from reference.dispatch import CommandError
 from reference.keyspace import type_name, VALUE_TYPES
 
@@ -33,18 +34,24 @@ def test_index_range(length, start, stop, expected):
     assert _index_range(length, start, stop) == expected
 
 
-def test_read_mpop():
-    assert _read_mpop(b"2", [b"a", b"b", b"LEFT"]) == ([b"a", b"b"], True, 1)
-    assert _read_mpop(b"1", [b"RIGHT", b"right", b"count", b"3"]) == ([b"RIGHT"], False, 3)
-    for numkeys, words, error in [
-        (b"0", [b"a", b"LEFT"], "ERR numkeys should be greater than 0"),
-        (b"2", [b"a", b"LEFT"], "ERR syntax error"),
-        (b"1", [b"a", b"LEFT", b"COUNT", b"0"], "ERR count should be greater than 0"),
-        (b"1", [b"a", b"LEFT", b"COUNT", b"1", b"COUNT", b"1"], "ERR syntax error"),
+def test_lmpop_arguments_as_declared():
+    """numkeys counts the keys; the direction and COUNT follow; errors in Redis's order."""
+    match = build_table()[b"lmpop"].match
+    got = match([b"2", b"a", b"b", b"LEFT"])
+    assert got["key"] == [b"a", b"b"] and got["where"] == "left" and "count" not in got
+    got = match([b"1", b"RIGHT", b"right", b"count", b"3"])
+    assert got["key"] == [b"RIGHT"] and got["where"] == "right" and got["count"] == 3
+    for words, error in [
+        ([b"0", b"a", b"LEFT"], "ERR numkeys should be greater than 0"),
+        ([b"x", b"a", b"LEFT"], "ERR numkeys should be greater than 0"),
+        ([b"2", b"a", b"LEFT"], "ERR syntax error"),
+        ([b"1", b"a", b"LEFT", b"COUNT", b"0"], "ERR count should be greater than 0"),
+        ([b"1", b"a", b"LEFT", b"COUNT", b"0", b"junk"], "ERR count should be greater than 0"),
+        ([b"1", b"a", b"LEFT", b"COUNT", b"1", b"COUNT", b"1"], "ERR syntax error"),
     ]:
-        with pytest.raises(CommandError) as caught:
-            _read_mpop(numkeys, words)
-        assert caught.value.args[0] == error
+        with pytest.raises(Exception) as caught:
+            match(words)
+        assert caught.value.args[0] == error, words
 
 
 def test_list_type_is_registered():

@@ -5,8 +5,7 @@ Redis 7.0 encodes every list as a quicklist, whatever its size and configuration
 
 Order of checks follows Redis: numbers the command reads before the key (LRANGE, LTRIM, LREM,
 LPOS, the pop counts and timeouts) are converted by the matcher or by the converters given to
-it; LINDEX and LSET look the key up first and read their index here (`raw`); LMPOP and BLMPOP
-are read word by word here, as Redis reads them (see `_read_mpop`).
+it; LINDEX and LSET look the key up first and read their index here (`raw`).
 
 Blocking commands return a `Block` when nothing can be served; the server runs the very same
 command again when a waited-on key is written (reference/blocking.py). A rerun must behave as
@@ -149,25 +148,9 @@ def _side(word: bytes) -> bool | None:
     return {b"LEFT": True, b"RIGHT": False}.get(word.upper())
 
 
-def _read_mpop(numkeys_raw: bytes, words: list[bytes]) -> tuple[list[bytes], bool, int]:
-    """LMPOP's and BLMPOP's `numkeys key [key ...] LEFT|RIGHT [COUNT count]`, read as Redis does:
-    numkeys, then the direction found after that many keys, then the options left to right."""
-    numkeys = _positive(numkeys_raw, "ERR numkeys should be greater than 0")
-    if numkeys >= len(words):  # the direction must follow the keys
-        raise CommandError(SYNTAX_ERROR)
-    left = _side(words[numkeys])
-    if left is None:
-        raise CommandError(SYNTAX_ERROR)
-    count = None
-    options = words[numkeys + 1:]
-    i = 0
-    while i < len(options):
-        if count is None and options[i].upper() == b"COUNT" and i + 1 < len(options):
-            count = _positive(options[i + 1], "ERR count should be greater than 0")
-            i += 2
-        else:
-            raise CommandError(SYNTAX_ERROR)
-    return words[:numkeys], left, 1 if count is None else count
+def parse_mpop_count(raw: bytes) -> int:
+    """LMPOP's COUNT, checked as it is read: an integer from 1 up."""
+    return _positive(raw, "ERR count should be greater than 0")
 
 
 # --- pushing -----------------------------------------------------------------------------
@@ -252,10 +235,9 @@ def _pop_from_first(client, keys: list[bytes], left: bool, count: int | None):
     return None
 
 
-@handler("lmpop", raw=("numkeys",))
+@handler("lmpop", convert={"count": parse_mpop_count})
 def lmpop(client, args):
-    keys, left, count = _read_mpop(args["numkeys"], args["arg"])
-    served = _pop_from_first(client, keys, left, count)
+    served = _pop_from_first(client, args["key"], args["where"] == "left", args.get("count", 1))
     return NULL_ARRAY if served is None else served
 
 
@@ -451,10 +433,11 @@ def brpop(client, args):
     return _blocking_pop(client, args["key"], False, args["timeout"], None)
 
 
-@handler("blmpop", raw=("timeout", "numkeys"))
+@handler("blmpop", raw=("timeout",), convert={"count": parse_mpop_count})
 def blmpop(client, args):
-    keys, left, count = _read_mpop(args["numkeys"], args["arg"])
-    return _blocking_pop(client, keys, left, parse_timeout(args["timeout"]), count)
+    # Redis reads the timeout last, after every other argument.
+    return _blocking_pop(client, args["key"], args["where"] == "left",
+                         parse_timeout(args["timeout"]), args.get("count", 1))
 
 
 def _blocking_move(client, source: bytes, destination: bytes, from_left: bool, to_left: bool,

@@ -20,7 +20,7 @@ from reference.dispatch import WRONGTYPE, CommandError
 from reference.keyspace import register_type
 from reference.patterns import glob_match
 from reference.protocol import RespSet
-from reference.values import INT64_MAX, INT64_MIN, is_int, parse_int
+from reference.values import INT64_MAX, INT64_MIN, is_int, parse_int, string2ll
 
 SYNTAX_ERROR = "ERR syntax error"
 INTSET_HARD_LIMIT = 1 << 30  # Redis caps set-max-intset-entries here (intset internals)
@@ -295,25 +295,18 @@ def sinter(client, args):
     return RespSet(members)
 
 
-@handler("sintercard")
+def parse_limit(raw: bytes) -> int:
+    """SINTERCARD's LIMIT, checked as it is read: an integer from 0 up."""
+    limit = string2ll(raw)
+    if limit is None or limit < 0:
+        raise CommandError("ERR LIMIT can't be negative")
+    return limit
+
+
+@handler("sintercard", convert={"limit": parse_limit})
 def sintercard(client, args):
-    numkeys = parse_int(args["numkeys"], "ERR numkeys should be greater than 0")
-    if numkeys < 1:
-        raise CommandError("ERR numkeys should be greater than 0")
-    words = args["arg"]
-    if numkeys > len(words):
-        raise CommandError("ERR Number of keys can't be greater than number of args")
-    keys, options = words[:numkeys], words[numkeys:]
-    limit = 0
-    position = 0
-    while position < len(options):
-        if options[position].upper() == b"LIMIT" and position + 1 < len(options):
-            limit = parse_int(options[position + 1], "ERR LIMIT can't be negative")
-            if limit < 0:
-                raise CommandError("ERR LIMIT can't be negative")
-            position += 2
-        else:
-            raise CommandError(SYNTAX_ERROR)
+    limit = args.get("limit", 0)
+    keys = args["key"]
     cardinality = len(_intersection(_read_all(client, keys)))
     return min(cardinality, limit) if limit else cardinality
 

@@ -149,18 +149,25 @@ def _add(client, key: bytes, pairs, nx=False, xx=False, gt=False, lt=False, incr
     return added + updated if ch else added
 
 
+ZADD_OPTIONS = {b"NX", b"XX", b"GT", b"LT", b"CH", b"INCR"}
+
+
 @handler("zadd", raw=("score",))
 def zadd(client, args):
+    items = args["score_member"]
+    if len(items) == 1 and items[0]["score"].upper() in ZADD_OPTIONS:
+        # The matcher keeps the last two words for the pair it needs; Redis's loop takes every
+        # leading option word, which here leaves one word or none: no pair at all.
+        raise CommandError(SYNTAX_ERROR)
     conditions = args.get("condition", set())
     comparisons = args.get("comparison", set())
     nx, xx = "nx" in conditions, "xx" in conditions
     gt, lt = "gt" in comparisons, "lt" in comparisons
-    incr = "incr" in args
+    incr = "incr" in args  # COMMAND DOCS names it "increment"; see the spec
     if nx and xx:
         raise CommandError("ERR XX and NX options at the same time are not compatible")
     if (gt and nx) or (lt and nx) or (gt and lt):
         raise CommandError("ERR GT, LT, and/or NX options at the same time are not compatible")
-    items = args["score_member"]
     if incr and len(items) > 1:
         raise CommandError("ERR INCR option supports a single increment-element pair")
     pairs = [(parse_float(item["score"]), item["member"]) for item in items]
@@ -338,6 +345,8 @@ def zrangestore(client, args):
 
 
 def _legacy_range(client, args, mode, reverse, low_name, high_name):
+    if mode == "lex" and "withscores" in args:
+        raise CommandError("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
     offset, limit = (args["offset"], args["count"]) if "offset" in args else (0, -1)
     first, second = (args[high_name], args[low_name]) if reverse else (args[low_name], args[high_name])
     pairs = _select(client, args["key"], mode, first, second, reverse, offset, limit)
@@ -366,7 +375,10 @@ def zrevrangebylex(client, args):
 
 @handler("zrevrange", raw=("start", "stop"))
 def zrevrange(client, args):
-    # raw: the matcher has already refused a bad option; the ranks are read after it
+    # raw: the ranks are read after the options, as ZRANGE's loop does (LIMIT included)
+    if "offset" in args:
+        raise CommandError("ERR syntax error, LIMIT is only supported in combination with either "
+                           "BYSCORE or BYLEX")
     pairs = _select(client, args["key"], "rank", args["start"], args["stop"], True)
     return _with_scores(client, pairs, "withscores" in args)
 
