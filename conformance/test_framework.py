@@ -209,6 +209,15 @@ def test_two_clients(client, client_factory):
     assert other.call("GET", "k") == b"from first"
 
 
+def test_resp3_push_while_awaiting_a_reply(resp3_client, client_factory):
+    resp3_client.send_command("SUBSCRIBE", "ch")
+    assert resp3_client.next_push() == Push([b"subscribe", b"ch", 1])
+    publisher = client_factory()
+    assert publisher.call("PUBLISH", "ch", "hello") == 1
+    assert resp3_client.call("PING") == "PONG"  # the message arrived first, and was queued
+    assert resp3_client.next_push() == Push([b"message", b"ch", b"hello"])
+
+
 def test_protocol_error_closes_the_connection(client):
     client.send_raw(b"*1\r\n$not-a-number\r\n")
     received = client.read_all_until_closed(timeout=5)
