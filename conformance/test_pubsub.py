@@ -511,6 +511,7 @@ def test_pubsub_errors(quiet):
     assert quiet.call("PING") == "PONG"  # the connection survives, unsubscribed
 
 
+@pytest.mark.parametrize("resp", [2, 3])
 def test_reset_forgets_every_subscription_silently(quiet, make, resp):
     sub = make(resp)
     sub.send_command("SUBSCRIBE", "c1", "c2")

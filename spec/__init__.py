@@ -326,9 +326,13 @@ def _normalise_alternative(sequence: list, label: str | None) -> Arg:
     """One alternative of a group: a single thing, a keyword with what follows, or a block.
 
     `[LIMIT offset count]` is a block carrying its keyword, while `[MATCH pattern]` is the argument
-    `pattern` carrying the keyword MATCH. A labelled group is always a block (or a oneof).
+    `pattern` carrying the keyword MATCH. A labelled group is always a block (or a oneof), but
+    for a lone keyword: `[change: CH]` names the keyword.
     """
     sequence = _fold_repeats(sequence)
+    if label and len(sequence) == 1 and sequence[0][0] == "token":
+        # `[change: CH]`: a keyword whose name is not its own lowercase
+        return Arg(name=label, type="pure-token", token=sequence[0][1], multiple=_repeated(sequence[0]))
     if sequence and sequence[0][0] == "token" and (len(sequence) > 2 or label) and not _repeated(sequence[0]):
         # `LIMIT offset count`: a block that carries the keyword
         token = sequence[0][1]

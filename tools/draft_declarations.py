@@ -24,6 +24,11 @@ def render(arg: dict) -> str:
     optional, multiple = "optional" in flags, "multiple" in flags
     if kind == "pure-token":
         body = _token(token)
+        if arg["name"] != token.lower():
+            body = f"({arg['name']}: {body})"
+            if optional:
+                return f"[{body[1:-1]}]"
+            return body
     elif kind in ("oneof", "block"):
         members = [render(a) for a in arg["arguments"]]
         joined = "_".join(a["name"] for a in arg["arguments"])

@@ -163,7 +163,7 @@ def zadd(client, args):
     comparisons = args.get("comparison", set())
     nx, xx = "nx" in conditions, "xx" in conditions
     gt, lt = "gt" in comparisons, "lt" in comparisons
-    incr = "incr" in args  # COMMAND DOCS names it "increment"; see the spec
+    incr = "increment" in args
     if nx and xx:
         raise CommandError("ERR XX and NX options at the same time are not compatible")
     if (gt and nx) or (lt and nx) or (gt and lt):
@@ -171,7 +171,7 @@ def zadd(client, args):
     if incr and len(items) > 1:
         raise CommandError("ERR INCR option supports a single increment-element pair")
     pairs = [(parse_float(item["score"]), item["member"]) for item in items]
-    return _add(client, args["key"], pairs, nx, xx, gt, lt, incr, "ch" in args)
+    return _add(client, args["key"], pairs, nx, xx, gt, lt, incr, "change" in args)
 
 
 @handler("zincrby", convert={"increment": parse_float})
@@ -386,22 +386,18 @@ def zrevrange(client, args):
 # --- union, intersection, difference -----------------------------------------------------------
 
 
-def _inputs(client, command: str, words: list[bytes]):
-    """numkeys and the keys after it: (list of {member: score} or None, the words left)."""
-    numkeys = _int_arg(words[0])
-    if numkeys < 1:
-        raise CommandError(f"ERR at least 1 input key is needed for '{command}' command")
-    if numkeys > len(words) - 1:
-        raise CommandError(SYNTAX_ERROR)
+def _inputs(client, keys: list[bytes]):
+    """The sorted sets (as {member: score}, None for a missing key) of keys, looked up before
+    any option is read, as Redis does."""
     sources = []
-    for key in words[1:1 + numkeys]:
+    for key in keys:
         value = client.db.lookup_read(key)
         if value is not None and type(value) is not ZSet:
             if type_name(value) != "set":
                 raise CommandError(WRONGTYPE)
             value = dict.fromkeys(value, 1.0)  # a set's members weigh 1
         sources.append(value)
-    return sources, words[1 + numkeys:]
+    return sources
 
 
 def _combine_options(words, numkeys, weights_ok, withscores_ok, limit_ok):
@@ -494,10 +490,10 @@ def _sorted_pairs(result: dict):
     return sorted(result.items(), key=lambda pair: (pair[1], pair[0]))
 
 
-def _combine(client, command: str, words, op: str, store: bool):
-    sources, rest = _inputs(client, command, words)
+def _combine(client, args, op: str, store: bool):
+    sources = _inputs(client, args["key"])
     weights, how, withscores, _ = _combine_options(
-        rest, len(sources), weights_ok=op != "diff", withscores_ok=not store, limit_ok=False)
+        args.get("option", []), len(sources), weights_ok=op != "diff", withscores_ok=not store, limit_ok=False)
     if op == "union":
         result = _union(sources, weights, how)
     elif op == "inter":
@@ -507,32 +503,33 @@ def _combine(client, command: str, words, op: str, store: bool):
     return _sorted_pairs(result), withscores
 
 
-def _combine_reply(command: str, op: str):
+def _combine_reply(op: str):
     def run(client, args):
-        pairs, withscores = _combine(client, command, [args["numkeys"], *args["argument"]], op, False)
+        pairs, withscores = _combine(client, args, op, False)
         return _with_scores(client, pairs, withscores)
     return run
 
 
-def _combine_store(command: str, op: str):
+def _combine_store(op: str):
     def run(client, args):
-        pairs, _ = _combine(client, command, [args["numkeys"], *args["argument"]], op, True)
+        pairs, _ = _combine(client, args, op, True)
         return _store(client, args["destination"], pairs)
     return run
 
 
-handler("zunion")(_combine_reply("zunion", "union"))
-handler("zinter")(_combine_reply("zinter", "inter"))
-handler("zdiff")(_combine_reply("zdiff", "diff"))
-handler("zunionstore")(_combine_store("zunionstore", "union"))
-handler("zinterstore")(_combine_store("zinterstore", "inter"))
-handler("zdiffstore")(_combine_store("zdiffstore", "diff"))
+handler("zunion")(_combine_reply("union"))
+handler("zinter")(_combine_reply("inter"))
+handler("zdiff")(_combine_reply("diff"))
+handler("zunionstore")(_combine_store("union"))
+handler("zinterstore")(_combine_store("inter"))
+handler("zdiffstore")(_combine_store("diff"))
 
 
 @handler("zintercard")
 def zintercard(client, args):
-    sources, rest = _inputs(client, "zintercard", [args["numkeys"], *args["argument"]])
-    weights, _, _, limit = _combine_options(rest, len(sources), False, False, limit_ok=True)
+    sources = _inputs(client, args["key"])
+    weights, _, _, limit = _combine_options(args.get("option", []), len(sources), False, False,
+                                            limit_ok=True)
     return len(_inter(sources, weights, "sum", limit))
 
 
@@ -603,28 +600,12 @@ def bzpopmax(client, args):
     return _bzpop(client, args, highest=True)
 
 
-def _mpop_arguments(words: list[bytes]):
-    """ZMPOP's words after the command (BZMPOP's after the timeout): keys, highest, count."""
-    numkeys = string2ll(words[0])
-    if numkeys is None or numkeys < 1:
-        raise CommandError("ERR numkeys should be greater than 0")
-    where = 1 + numkeys
-    if where >= len(words):
-        raise CommandError(SYNTAX_ERROR)
-    side = words[where].upper()
-    if side not in (b"MIN", b"MAX"):
-        raise CommandError(SYNTAX_ERROR)
-    count = None
-    i = where + 1
-    while i < len(words):
-        if count is None and words[i].upper() == b"COUNT" and i + 1 < len(words):
-            count = string2ll(words[i + 1])
-            if count is None or count < 1:
-                raise CommandError("ERR count should be greater than 0")
-            i += 2
-        else:
-            raise CommandError(SYNTAX_ERROR)
-    return words[1:where], side == b"MAX", count or 1
+def parse_mpop_count(raw: bytes) -> int:
+    """ZMPOP's COUNT, checked as it is read: an integer from 1 up."""
+    count = string2ll(raw)
+    if count is None or count < 1:
+        raise CommandError("ERR count should be greater than 0")
+    return count
 
 
 def _mpop_reply(client, key, zset, count, highest):
@@ -632,18 +613,19 @@ def _mpop_reply(client, key, zset, count, highest):
     return [key, [[member, score] for member, score in pairs]]
 
 
-@handler("zmpop")
+@handler("zmpop", convert={"count": parse_mpop_count})
 def zmpop(client, args):
-    keys, highest, count = _mpop_arguments([args["numkeys"], *args["argument"]])
+    keys, highest, count = args["key"], args["where"] == "max", args.get("count", 1)
     key, zset = _first_nonempty(client, keys)
     if zset is None:
         return NULL_ARRAY
     return _mpop_reply(client, key, zset, count, highest)
 
 
-@handler("bzmpop")
+@handler("bzmpop", raw=("timeout",), convert={"count": parse_mpop_count})
 def bzmpop(client, args):
-    keys, highest, count = _mpop_arguments([args["numkeys"], *args["argument"]])
+    # Redis reads the timeout after every other argument.
+    keys, highest, count = args["key"], args["where"] == "max", args.get("count", 1)
     timeout_ms = parse_timeout_ms(args["timeout"])
     key, zset = _first_nonempty(client, keys)
     if zset is None:
