@@ -210,6 +210,7 @@ def test_unknown_option(client, command):
 def conflicting(command: spec.CommandSpec):
     for arg in command.parse_arguments:
         if (arg.type == "oneof" and arg.optional and arg.name not in command.combinable
+                and arg.name not in command.overrides
                 and len(arg.children) >= 2 and all(c.token for c in arg.children)):
             return arg
     return None

@@ -61,7 +61,7 @@ def build_table(table: dict[str, spec.CommandSpec] | None = None) -> dict[bytes,
                       unknown_option=command_spec.unknown_option, exclusive=command_spec.exclusive,
                       as_read=command_spec.conversion == "as-read", converters=converters,
                       missing_argument=command_spec.missing_argument or "ERR syntax error",
-                      repeats=command_spec.repeats != "none",
+                      repeats=command_spec.repeats != "none", overrides=command_spec.overrides,
                       **_numkeys_rules(command_spec))
         return Command(spec=command_spec, handler=handler,
                        match=compile_matcher(command_spec.parse_arguments, rules),

@@ -117,6 +117,7 @@ class Rules:
     repeats: bool = True                       # may an option be given twice (the last wins)
     numkeys_too_few: str = SYNTAX_ERROR        # numkeys below 1 (below 0 if keys are optional)
     numkeys_too_many: str = SYNTAX_ERROR       # numkeys above the arguments left
+    overrides: frozenset[str] = frozenset()    # oneofs where a later alternative replaces an earlier
     converters: dict = field(default_factory=dict)  # argument name -> the handler's own parser
 
 
@@ -313,7 +314,7 @@ class _Matcher:
             if oneof is not None and oneof.name in rules.combinable:
                 out.setdefault(oneof.name, set()).add(arg.name)
             elif oneof is not None:
-                if out.get(oneof.name, arg.name) != arg.name:
+                if out.get(oneof.name, arg.name) != arg.name and oneof.name not in rules.overrides:
                     raise MatchError(SYNTAX_ERROR)
                 out[oneof.name] = arg.name
                 if arg.token is None:

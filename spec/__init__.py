@@ -32,7 +32,7 @@ COMMAND_FLAGS = frozenset("""
 """.split())
 FIELDS = {"arity", "flags", "keys", "acl", "group", "since", "summary", "complexity", "reply",
           "parse", "container", "tips", "doc-flags", "deprecated-since", "replaced-by",
-          "combinable", "unknown-option", "bad-value", "exclusive", "conversion", "missing-argument", "repeats", "key-specs", "numkeys"}
+          "combinable", "unknown-option", "bad-value", "exclusive", "conversion", "missing-argument", "repeats", "key-specs", "numkeys", "overrides"}
 
 
 class SpecError(Exception):
@@ -84,14 +84,18 @@ class KeySpec:
     begin_search: tuple
     find_keys: tuple
     flags: tuple[str, ...]
+    # key arguments it stands for (COMMAND DOCS' key_spec_index), when not found by position;
+    # not part of what COMMAND INFO shows, so not compared
+    arguments: tuple[str, ...] = field(default=(), compare=False)
 
 
 def parse_key_specs(text: str) -> tuple[KeySpec, ...]:
-    """`index 1 / range 0 1 0 / RW access delete; index 2 / range 0 1 0 / OW update`"""
+    """`index 1 / range 0 1 0 / RW access delete; index 2 / range 0 1 0 / OW update`, each
+    optionally followed by `/ name` (the key argument it stands for, in COMMAND DOCS)."""
     specs = []
     for item in filter(str.strip, text.split(";")):
         try:
-            begin, find, flags = (part.split() for part in item.split("/"))
+            begin, find, flags, *named = (part.split() for part in item.split("/"))
             if begin[0] == "index":
                 begin_search = ("index", int(begin[1]))
             elif begin[0] == "keyword":
@@ -110,7 +114,7 @@ def parse_key_specs(text: str) -> tuple[KeySpec, ...]:
             raise SpecError(f"bad key spec {item.strip()!r}") from None
         if set(flags) - set(KEY_SPEC_FLAGS):
             raise SpecError(f"bad key spec flags {flags}")
-        specs.append(KeySpec(begin_search, find_keys, tuple(flags)))
+        specs.append(KeySpec(begin_search, find_keys, tuple(flags), tuple(named[0]) if named else ()))
     return tuple(specs)
 
 
@@ -146,6 +150,7 @@ class CommandSpec:
     repeats: str = "last-wins"                 # or "none": an option given twice is an error
     key_specs: tuple[KeySpec, ...] = ()
     numkeys_errors: tuple[str, str] | None = None  # (count too small, count too large)
+    overrides: frozenset[str] = frozenset()    # oneofs whose later alternative replaces an earlier
     subcommands: dict[str, CommandSpec] = field(default_factory=dict)
     prose: str = ""                 # the markdown that follows the declaration
 
@@ -405,6 +410,7 @@ def parse_declaration(text: str, family: str = "", containers: frozenset[str] = 
         repeats=fields.get("repeats", "last-wins"),
         key_specs=parse_key_specs(fields.get("key-specs", "")),
         numkeys_errors=_numkeys_errors(fields.get("numkeys")),
+        overrides=frozenset(fields.get("overrides", "").split()),
     )
 
 
@@ -527,12 +533,16 @@ def key_specs_from_info(specs: list[dict]) -> tuple[KeySpec, ...]:
 
 
 def key_spec_indexes(command: CommandSpec) -> list[int]:
-    """The key spec each key argument refers to in COMMAND DOCS, in argument order: the n-th
-    key argument has the n-th key spec, the last key spec taking any further ones."""
+    """The key spec each key argument refers to in COMMAND DOCS, in argument order: the one that
+    names it (`/ destination`), else by position: the n-th key argument has the n-th key spec,
+    the last key spec taking any further ones."""
     def keys(args):
         for arg in args:
             if arg.type == "key":
                 yield arg
             yield from keys(arg.children)
     count = len(command.key_specs)
-    return [min(i, count - 1) for i, _ in enumerate(keys(command.arguments))] if count else []
+    if not count:
+        return []
+    named = {name: i for i, key_spec in enumerate(command.key_specs) for name in key_spec.arguments}
+    return [named.get(arg.name, min(i, count - 1)) for i, arg in enumerate(keys(command.arguments))]

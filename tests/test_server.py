@@ -93,10 +93,11 @@ def test_key_specs_come_from_the_declaration():
 
 def test_key_spec_index_of_each_key_argument():
     declared = spec.load()
-    docs = commands.argument_docs(declared["rename"].arguments[1], commands._key_spec_indexes(declared["rename"]))
-    assert docs["key_spec_index"] == 0  # a fresh counter: the first key argument met
-    counter = commands._key_spec_indexes(declared["copy"])
-    assert [commands.argument_docs(a, counter).get("key_spec_index") for a in declared["copy"].arguments[:2]] == [0, 1]
+    assert spec.key_spec_indexes(declared["rename"]) == [0, 1]
+    assert spec.key_spec_indexes(declared["mset"]) == [0]
+    assert spec.key_spec_indexes(declared["sort"]) == [0, 2]  # STORE's key names its spec
+    docs = commands.argument_docs(declared["copy"].arguments[1], iter([1]))
+    assert docs["key_spec_index"] == 1
 
 
 def test_command_info_orders_flags_and_categories(table):

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import importlib
 
-FAMILY_MODULES = ("connection", "generic", "strings", "server", "lists", "hashes", "sets",
-                  "sorted_sets", "transactions", "pubsub")
+FAMILY_MODULES = ("connection", "generic", "sort", "strings", "server", "lists", "hashes", "sets",
+                  "sorted_sets", "transactions", "pubsub")  # sort: SORT of spec/generic.md
 
 _HANDLERS: dict[str, tuple[object, frozenset[str], dict]] = {}
 

@@ -7,10 +7,10 @@ are sets (arrays in RESP2), documentation is a map (a flat array in RESP2).
 """
 from __future__ import annotations
 
-import itertools
 import re
 import time
 
+import spec
 from reference import info
 from reference.commands import GETKEYS, handler
 from reference.config import ConfigSetError
@@ -191,14 +191,6 @@ def argument_docs(arg, key_spec_indexes) -> dict:
     return doc
 
 
-def _key_spec_indexes(command_spec):
-    """0, 1, ... for the key arguments in order, the last key spec taking any extra ones."""
-    count = len(command_spec.key_specs)
-    if not count:
-        return None
-    return itertools.chain(range(count), itertools.repeat(count - 1))
-
-
 def command_docs(command) -> dict:
     """COMMAND DOCS' map for one command. There is no `history` (the spec does not record
     how a command changed across versions)."""
@@ -217,7 +209,7 @@ def command_docs(command) -> dict:
     if s.replaced_by:
         doc["replaced_by"] = s.replaced_by
     if s.arguments:
-        indexes = _key_spec_indexes(s)
+        indexes = iter(spec.key_spec_indexes(s)) if s.key_specs else None
         doc["arguments"] = [argument_docs(arg, indexes) for arg in s.arguments]
     if s.container:
         doc["subcommands"] = {sub.name: command_docs(sub) for sub in command.subcommands.values()}
