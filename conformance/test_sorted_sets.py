@@ -955,3 +955,13 @@ def test_order_matches_a_model(client, pairs):
     for rank, member in enumerate(expected):
         assert client.call("ZRANK", "m", member) == rank
     assert client.call("ZCOUNT", "m", "-inf", "+inf") == len(expected)
+
+
+def test_zrange_options_that_may_not_repeat(client):
+    client.call("ZADD", "k", 1, "a", 2, "b")
+    for words in (("REV", "REV"), ("BYSCORE", "BYSCORE"), ("BYSCORE", "BYLEX")):
+        assert client.call("ZRANGE", "k", 0, 1, *words) == ErrorReply("ERR syntax error")
+        assert client.call("ZRANGESTORE", "d", "k", 0, 1, *words) == ErrorReply("ERR syntax error")
+    # WITHSCORES and LIMIT may repeat (the last LIMIT wins)
+    assert client.call("ZRANGE", "k", 0, 1, "WITHSCORES", "WITHSCORES") == [b"a", b"1", b"b", b"2"]
+    assert client.call("ZRANGE", "k", "-inf", "+inf", "BYSCORE", "LIMIT", 0, 1, "LIMIT", 1, 1) == [b"b"]

@@ -1,32 +1,38 @@
 """A Hypothesis state machine that judges a server's keyspace against a tiny model.
 
 The model is the specification in miniature: a few databases, each a dict
-from key to Entry(value, deadline). A value is one of the five types, each an
-immutable Python value (see TYPE_NAMES): bytes (string), tuple (list), Hash
-(hash), frozenset (set), ZSet (sorted set: member -> score). Rules never change
-a value in place: they build the new one and `put` it, which is also where a
-container that becomes empty disappears, as it does in the server. Every rule
-that meets a key of another type expects the exact WRONGTYPE error; that
-nothing changed is then seen by the invariants, which read back every key. Every rule sends one command (or a short
+from key to Entry(value, deadline). Every rule sends one command (or a short
 scripted sequence) to the server through the conformance client, predicts the
 reply from the model, asserts the two agree, and then updates the model the
 way the command says the keyspace changes. After every step the invariants
-compare the selected database as a whole (DBSIZE, and TYPE, PTTL and value of
-every key of the alphabet, read back whole with the reading command of its
-type, and its size: STRLEN, LLEN, HLEN, SCARD, ZCARD).
+compare the selected database as a whole: DBSIZE, and for every key of the
+alphabet its TYPE, PTTL, whole value (read with its type's reading command)
+and size (STRLEN, LLEN, HLEN, SCARD, ZCARD).
+
+Values. A value is one of five immutable Python values (see TYPE_NAMES):
+bytes (string), tuple (list), Hash (hash), frozenset (set), ZSet (sorted set:
+member -> score). Rules never change a stored value in place: they build the
+new one and `put` it, which is also where a container that becomes empty
+disappears, as in the server. A rule that meets a key of another type expects
+the exact WRONGTYPE error, after whatever argument errors the server reports
+before looking the key up; that nothing changed is then seen by the
+invariants. Each run starts with one key of each type (most rules write
+strings, and would otherwise crowd the other types out).
 
 Keys come from a five-name alphabet, so commands collide all the time, and
-meet keys of other types all the time. String values
-are short byte strings over an alphabet chosen so that the model knows exactly
-which of them INCR and INCRBYFLOAT accept (no letters a float parser could
-read: no e, i, n, f, x, p).
+meet keys of other types all the time. String values are short byte strings
+over an alphabet chosen so that the model knows exactly which of them INCR and
+INCRBYFLOAT accept (no letters a float parser could read: no e, i, n, f, x,
+p). Sorted-set scores come from a small table (SCORES) of exactly
+representable values, so sums stay exact and RESP2's %.17g text is known.
 
 Time. Real time passes while the machine runs, so the model never lets the
 clock decide an outcome:
   * a deadline the machine sets is either far away (100 s or more: it never
     passes during a run) or already past (a TTL of zero or less, or a unix
-    time 100 s ago: the key is gone at once); the one exception is `short_ttl_then_wait`, which sets a deadline
-    50-200 ms away and sleeps past it inside the same rule;
+    time 100 s ago: the key is gone at once); the one exception is
+    `short_ttl_then_wait`, which sets a deadline 50-200 ms away and sleeps
+    past it inside the same rule;
   * a relative TTL is measured from the server's clock when it runs the
     command, which the model knows only to lie between the wall-clock times
     just before and after the call; so a Deadline is an interval
@@ -1489,7 +1495,7 @@ def machine_on(target: Target) -> type[KeyspaceMachine]:
     return type("KeyspaceMachine", (KeyspaceMachine,), {"target": target})
 
 
-# The machine has some eighty rules over five types: it needs more and longer
+# The machine has over seventy rules over five types: it needs more and longer
 # runs than the profile's default to build containers and collide them. This
 # raises the floor; a profile asking for more (`thorough`) still gets more.
 MIN_EXAMPLES = 100

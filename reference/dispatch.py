@@ -61,7 +61,8 @@ def build_table(table: dict[str, spec.CommandSpec] | None = None) -> dict[bytes,
                       unknown_option=command_spec.unknown_option, exclusive=command_spec.exclusive,
                       as_read=command_spec.conversion == "as-read", converters=converters,
                       missing_argument=command_spec.missing_argument or "ERR syntax error",
-                      repeats=command_spec.repeats != "none", overrides=command_spec.overrides,
+                      repeats=command_spec.repeats != "none", once=_once(command_spec),
+                      overrides=command_spec.overrides,
                       **_numkeys_rules(command_spec))
         return Command(spec=command_spec, handler=handler,
                        match=compile_matcher(command_spec.parse_arguments, rules),
@@ -77,6 +78,12 @@ def build_table(table: dict[str, spec.CommandSpec] | None = None) -> dict[bytes,
     if unused:
         raise RuntimeError(f"handlers without a declaration in spec/: {sorted(unused)}")
     return result
+
+
+def _once(command_spec: spec.CommandSpec) -> frozenset[str]:
+    """The options `repeats: once NAME ...` allows only once."""
+    words = command_spec.repeats.split()
+    return frozenset(words[1:]) if words[0] == "once" else frozenset()
 
 
 def _numkeys_rules(command_spec: spec.CommandSpec) -> dict:

@@ -115,6 +115,7 @@ class Rules:
     as_read: bool = False                      # convert numbers as they are read, not after
     missing_argument: str = SYNTAX_ERROR       # error when argv ends where more is needed
     repeats: bool = True                       # may an option be given twice (the last wins)
+    once: frozenset[str] = frozenset()         # ... except these (by argument or oneof name)
     numkeys_too_few: str = SYNTAX_ERROR        # numkeys below 1 (below 0 if keys are optional)
     numkeys_too_many: str = SYNTAX_ERROR       # numkeys above the arguments left
     overrides: frozenset[str] = frozenset()    # oneofs where a later alternative replaces an earlier
@@ -309,7 +310,8 @@ class _Matcher:
             if word not in by_token:
                 break
             arg, oneof = by_token[word]
-            if not rules.repeats and arg.name in out:
+            if arg.name in out and (not rules.repeats or arg.name in rules.once
+                                    or (oneof is not None and oneof.name in rules.once)):
                 raise MatchError(SYNTAX_ERROR)
             if oneof is not None and oneof.name in rules.combinable:
                 out.setdefault(oneof.name, set()).add(arg.name)

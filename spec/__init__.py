@@ -147,7 +147,7 @@ class CommandSpec:
     exclusive: frozenset[str] = frozenset()    # optional arguments of which at most one may be given
     conversion: str = "after-match"            # or "as-read": when numbers are converted
     missing_argument: str | None = None        # error when argv ends where more is needed
-    repeats: str = "last-wins"                 # or "none": an option given twice is an error
+    repeats: str = "last-wins"                 # "none" (no option twice) or "once NAME ...": those
     key_specs: tuple[KeySpec, ...] = ()
     numkeys_errors: tuple[str, str] | None = None  # (count too small, count too large)
     overrides: frozenset[str] = frozenset()    # oneofs whose later alternative replaces an earlier
@@ -475,8 +475,8 @@ def validate(command: CommandSpec) -> None:
 
     if command.conversion not in ("after-match", "as-read"):
         raise SpecError(f"{command.name}: conversion is after-match or as-read")
-    if command.repeats not in ("last-wins", "none"):
-        raise SpecError(f"{command.name}: repeats is last-wins or none")
+    if command.repeats not in ("last-wins", "none") and not command.repeats.startswith("once "):
+        raise SpecError(f"{command.name}: repeats is last-wins, none or once NAME ...")
     for arg in walk(command.arguments):
         if arg.type in ("oneof", "block") and not arg.children:
             raise SpecError(f"{command.name}: empty group {arg.name}")
