@@ -224,9 +224,20 @@ def memory_section(server) -> list[str]:
     ])
 
 
+def _snapshots(server):
+    # A server that never saved (a stand-in server without the saving machinery reports so).
+    snapshots = getattr(server, "snapshots", None)
+    if snapshots is None:
+        from reference.persistence.snapshots import Snapshots
+        snapshots = Snapshots(server)
+        snapshots.lastsave = int(server.start_time)
+    return snapshots
+
+
 def persistence_section(server) -> list[str]:
-    # No RDB or AOF yet: never saved, never forked, AOF off. rdb_last_save_time is the start
-    # time, as Redis sets it at start-up when it loads nothing.
+    # RDB from the server's snapshots state (reference/persistence/snapshots.py); no AOF yet.
+    # rdb_last_save_time starts as the start time, as Redis sets it when it loads nothing.
+    snapshots = _snapshots(server)
     return _fields([
         ("loading", 0),
         ("async_loading", 0),
@@ -236,13 +247,13 @@ def persistence_section(server) -> list[str]:
         ("current_fork_perc", "0.00"),
         ("current_save_keys_processed", 0),
         ("current_save_keys_total", 0),
-        ("rdb_changes_since_last_save", getattr(server, "dirty", 0)),
-        ("rdb_bgsave_in_progress", 0),
-        ("rdb_last_save_time", getattr(server, "lastsave", int(server.start_time))),
-        ("rdb_last_bgsave_status", "ok"),
-        ("rdb_last_bgsave_time_sec", -1),
-        ("rdb_current_bgsave_time_sec", -1),
-        ("rdb_saves", 0),
+        ("rdb_changes_since_last_save", snapshots.dirty),
+        ("rdb_bgsave_in_progress", int(snapshots.in_progress)),
+        ("rdb_last_save_time", snapshots.lastsave),
+        ("rdb_last_bgsave_status", "ok" if snapshots.last_bgsave_ok else "err"),
+        ("rdb_last_bgsave_time_sec", snapshots.last_bgsave_seconds),
+        ("rdb_current_bgsave_time_sec", snapshots.current_bgsave_seconds()),
+        ("rdb_saves", snapshots.saves),
         ("rdb_last_cow_size", 0),
         ("rdb_last_load_keys_expired", 0),
         ("rdb_last_load_keys_loaded", 0),
@@ -293,8 +304,8 @@ def stats_section(server) -> list[str]:
         ("pubsub_channels", 0),
         ("pubsub_patterns", 0),
         ("pubsubshard_channels", 0),
-        ("latest_fork_usec", 0),
-        ("total_forks", 0),
+        ("latest_fork_usec", _snapshots(server).last_fork_usec),
+        ("total_forks", _snapshots(server).forks),
         ("migrate_cached_sockets", 0),
         ("slave_expires_tracked_keys", 0),
         ("active_defrag_hits", 0),

@@ -20,7 +20,8 @@ from reference.blocking import Block, BlockedClients
 from reference.dispatch import build_table, lookup, run
 from reference.info import error_code
 from reference.keyspace import Keyspace
-from reference.persistence.rdb import save_rdb
+from reference.persistence.rdb_load import load_at_startup
+from reference.persistence.snapshots import MISCONF, Snapshots, changes_made
 from reference.protocol import QUEUED, ErrorReply, ProtocolError, RequestParser, encode
 
 VERSION = "7.0.15"
@@ -127,6 +128,8 @@ class Server:
         self.signalled = False  # the stop was asked by a signal, not by SHUTDOWN
         self.exit_code = 0
         self.active_expire_enabled = True
+        self.snapshots = Snapshots(self)  # SAVE, BGSAVE, save points, LASTSAVE
+        self.log_role = "M"  # as Redis marks log lines: M the server, C a child it forked
         self._wakeup_r, self._wakeup_w = socket.socketpair()
         config.on_change("dir", self._on_dir_change)
         config.on_change("proto-max-bulk-len", self._on_max_bulk_len_change)
@@ -147,7 +150,7 @@ class Server:
         now = time.time()
         stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(now)) + f".{int(now * 1000) % 1000:03d}"
         mark = {"debug": ".", "verbose": "-", "notice": "*", "warning": "#"}[level]
-        line = f"{os.getpid()}:M {stamp} {mark} {message}\n"
+        line = f"{os.getpid()}:{self.log_role} {stamp} {mark} {message}\n"
         logfile = self.config["logfile"]
         if logfile:
             with open(logfile, "a") as f:
@@ -192,6 +195,7 @@ class Server:
             self.listeners.append(sock)
 
     def serve_forever(self) -> int:
+        load_at_startup(self)  # dir/dbfilename, if there is one (a bad file exits)
         self.listen()
         self._wakeup_w.setblocking(False)
         signal.set_wakeup_fd(self._wakeup_w.fileno(), warn_on_full_buffer=False)
@@ -253,19 +257,19 @@ class Server:
         return True
 
     def save_rdb(self) -> bool:
-        """SAVE: the keyspace to `dbfilename` in `dir`; False (and logged) if it cannot be written."""
-        try:
-            save_rdb(self.keyspace, self.config["dir"], self.config["dbfilename"],
-                     checksum=self.config["rdbchecksum"])
-        except OSError as error:
-            self.log(f"Failed opening the temp RDB file temp-{os.getpid()}.rdb (in server root dir "
-                     f"{self.config['dir']}) for saving: {error.strerror}", "warning")
-            return False
-        self.log("DB saved on disk")
-        return True
+        """The save before exiting: the keyspace to `dbfilename` in `dir`, after stopping a
+        background save; False (and logged) if it cannot be written."""
+        self.stop_background_save()
+        return self.snapshots.save()
+
+    def stop_background_save(self) -> None:
+        if self.snapshots.in_progress:
+            self.log("There is a child saving an .rdb. Killing it!", "warning")
+            self.snapshots.kill_child()
 
     def finish_shutdown(self) -> int:
         self.log("User requested shutdown...", "warning")
+        self.stop_background_save()
         for client in list(self.clients.values()):
             self.close_client(client)
         for sock in self.listeners:
@@ -434,6 +438,8 @@ class Server:
         if isinstance(reply, ErrorReply):
             command.failed_calls += 1
             self.count_error(reply)
+        elif "write" in command.flags:
+            self.snapshots.dirty += changes_made(command.name, argv, reply)
         return reply
 
     def unwatch_all(self, client: Client) -> None:
@@ -462,11 +468,22 @@ class Server:
             return NOAUTH
         if client.transaction is not None and "no_multi" in command.flags:
             return "ERR Command not allowed inside a transaction"
+        if self.snapshots.writes_refused() and (command.name == "ping" or self.writes(client, command)):
+            return MISCONF
         if (client.protocol == 2 and command.name not in SUBSCRIBED_CONTEXT
                 and (client.channels or client.patterns or client.shard_channels)):
             return (f"ERR Can't execute '{command.name}': only (P|S)SUBSCRIBE / "
                     f"(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
         return None
+
+    def writes(self, client: Client, command) -> bool:
+        """The command may write: it is flagged so, or it is EXEC and a queued command is."""
+        if "write" in command.flags:
+            return True
+        if command.name == "exec" and client.transaction:
+            return any(queued is not None and "write" in queued.flags
+                       for queued, _ in (lookup(self.commands, argv) for argv in client.transaction))
+        return False
 
     def count_error(self, message: str) -> None:
         """Every error reply counts in INFO stats and errorstats, by its first word."""
@@ -506,6 +523,7 @@ class Server:
 
     def cron(self) -> None:
         self.keyspace.clock.tick()
+        self.snapshots.cron()  # reap a finished BGSAVE; save points; a scheduled BGSAVE
         self.track_instantaneous_metrics()
         if self.active_expire_enabled:
             deadline = time.monotonic() + 0.025

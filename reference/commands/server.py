@@ -43,8 +43,14 @@ def flushdb(client, args):
 
 @handler("flushall")
 def flushall(client, args):
-    for db in client.server.keyspace.dbs:
+    server = client.server
+    for db in server.keyspace.dbs:
         db.flush()
+    # As Redis: a background save of the old data is pointless now, and with save points
+    # configured the (empty) dataset is saved at once.
+    server.snapshots.kill_child()
+    if server.config["save"]:
+        server.snapshots.save()
     return OK
 
 
@@ -421,6 +427,37 @@ def _debug_protocol(client, name: str):
     return ErrorReply(f"ERR Wrong protocol type name. Please use one of the following: {PROTOCOL_TYPES}")
 
 
+def _debug_reload(client, options: list[bytes]):
+    """DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save the RDB file, empty the keyspace, load the
+    file back. MERGE lets keys of the file replace existing ones (with NOFLUSH)."""
+    import os
+    from reference.persistence.rdb_load import RDBLoadError, parse_rdb
+    words = {option.lower() for option in options}
+    if not words <= {b"merge", b"noflush", b"nosave"}:
+        return ErrorReply("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
+    server = client.server
+    if b"nosave" not in words and not server.save_rdb():
+        return ErrorReply("ERR")
+    path = os.path.join(server.config["dir"], server.config["dbfilename"])
+    try:
+        with open(path, "rb") as f:
+            loaded = parse_rdb(f.read(), server.config)
+    except (OSError, RDBLoadError):
+        # Redis aborts the process on a corrupt file; a missing one gets this reply.
+        return ErrorReply("ERR Error trying to load the RDB dump")
+    for db, data, expires in zip(server.keyspace.dbs, loaded.data, loaded.expires):
+        if b"noflush" not in words:
+            db.flush()
+        elif b"merge" not in words and any(key in db.data for key in data):
+            return ErrorReply("ERR Error trying to load the RDB dump")
+        for key, value in data.items():
+            db.set(key, value)
+            if key in expires:
+                db.set_expire(key, expires[key])
+    server.log("DB reloaded by DEBUG RELOAD", "warning")
+    return OK
+
+
 @handler("debug", raw=("seconds", "flag"))
 def debug(client, args):
     server = client.server
@@ -440,6 +477,8 @@ def debug(client, args):
         return ErrorReply(args["message"].decode("utf-8", "surrogateescape"))
     if subcommand == "protocol":
         return _debug_protocol(client, args["type"].decode("latin-1").lower())
+    if subcommand == "reload":
+        return _debug_reload(client, args.get("option") or [])
     name = args["name"].decode("utf-8", "replace")[:128]
     return ErrorReply(f"ERR unknown subcommand or wrong number of arguments for '{name}'. "
                       f"Try DEBUG HELP.")

@@ -1,0 +1,214 @@
+"""RDB files: what real Redis 7.0.15 writes, the target loads, and the other way round, with
+every key, value, type, TTL and encoding equal; bad files stop the start-up as Redis does;
+DEBUG RELOAD keeps the dataset. Each test starts its own servers: the target (--server) and a
+real redis-server (so with --server redis-server both sides are real Redis)."""
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+
+import pytest
+
+from conformance.targets import ServerLauncher, free_port
+
+pytestmark = pytest.mark.launches
+
+FAR_FUTURE_MS = 4_000_000_000_000  # year 2096
+
+
+@pytest.fixture
+def real_redis():
+    launcher = ServerLauncher("redis-server")
+    yield launcher
+    launcher.stop_all()
+
+
+def fill(c) -> None:
+    """One key of every type and encoding Redis 7.0 writes, in two databases, some with TTLs."""
+    c.call("SET", "str:embstr", "hello")
+    c.call("SET", "str:int", "12345")
+    c.call("SET", "str:bigint", "-9000000000")
+    c.call("SET", "str:long", "abcdefghij" * 30)                # LZF-compressed
+    c.call("SET", "str:binary", bytes(range(256)))
+    c.call("SET", "str:ttl", "v", "PX", "3600000")
+    c.call("RPUSH", "list:small", "a", "1", "-70000", "")
+    c.call("RPUSH", "list:nodes", *[f"element-{i}" * 5 for i in range(2000)])  # many nodes
+    c.call("HSET", "hash:listpack", "f", "v", "n", "12")
+    c.call("HSET", "hash:table", *[x for i in range(300) for x in (f"f{i}", f"v{i}")])
+    c.call("HSET", "hash:longvalue", "f", "x" * 100)
+    c.call("SADD", "set:intset", "1", "-2", "70000", "5000000000")
+    c.call("SADD", "set:table", "a", "b", "1")
+    c.call("ZADD", "zset:listpack", "1", "a", "2.5", "b", "-3", "c", "1e20", "d")
+    c.call("ZADD", "zset:skiplist", *[x for i in range(300) for x in (str(i / 7), f"m{i}")])
+    c.call("PEXPIREAT", "zset:skiplist", str(FAR_FUTURE_MS))
+    c.call("SELECT", "3")
+    c.call("SET", "db3:key", "in db 3", "EX", "1000")
+    c.call("HSET", "db3:hash", "a", "1")
+    c.call("SELECT", "0")
+
+
+def snapshot(c) -> dict:
+    """Every key of dbs 0 and 3: (type, encoding, contents, has-ttl), and the TTLs."""
+    result = {}
+    for db in (0, 3):
+        c.call("SELECT", str(db))
+        for key in c.call("KEYS", "*"):
+            kind = c.call("TYPE", key)
+            kind = kind.decode() if isinstance(kind, bytes) else str(kind)
+            if kind == "string":
+                contents = c.call("GET", key)
+            elif kind == "list":
+                contents = c.call("LRANGE", key, "0", "-1")
+            elif kind == "hash":
+                contents = sorted(c.call("HGETALL", key))
+                contents = dict(zip(*[iter(c.call("HGETALL", key))] * 2))
+            elif kind == "set":
+                contents = sorted(c.call("SMEMBERS", key))
+            else:
+                contents = c.call("ZRANGE", key, "0", "-1", "WITHSCORES")
+            ttl = c.call("PTTL", key)
+            result[(db, key)] = (kind, c.call("OBJECT", "ENCODING", key), contents, ttl)
+    c.call("SELECT", "0")
+    return result
+
+
+def same(before: dict, after: dict) -> None:
+    assert before.keys() == after.keys()
+    for name, (kind, encoding, contents, ttl) in before.items():
+        kind2, encoding2, contents2, ttl2 = after[name]
+        assert (kind2, encoding2, contents2) == (kind, encoding, contents), name
+        if ttl < 0:
+            assert ttl2 == ttl, name
+        else:  # the same absolute time: a little less left after the restart
+            assert 0 < ttl2 <= ttl and ttl - ttl2 < 30_000, (name, ttl, ttl2)
+
+
+def save_and_stop(server) -> str:
+    c = server.client()
+    assert c.call("SAVE") == "OK" or c.call("SAVE") == b"OK"
+    server.stop()
+    return os.path.join(server.dir, "dump.rdb")
+
+
+def copy_into_fresh_dir(path: str, tmp_path, name: str) -> str:
+    directory = tmp_path / name
+    directory.mkdir()
+    shutil.copy(path, directory / "dump.rdb")
+    return str(directory)
+
+
+def test_target_loads_a_file_real_redis_wrote(launcher, real_redis, tmp_path):
+    source = real_redis.start()
+    fill(source.client())
+    before = snapshot(source.client())
+    directory = copy_into_fresh_dir(save_and_stop(source), tmp_path, "target")
+    loaded = launcher.start(dir=directory)
+    same(before, snapshot(loaded.client()))
+    with open(loaded.log_path) as log:
+        text = log.read()
+    assert "Done loading RDB, keys loaded: 17, keys expired: 0." in text
+    assert "DB loaded from disk:" in text
+
+
+def test_real_redis_loads_a_file_the_target_wrote(launcher, real_redis, tmp_path):
+    source = launcher.start()
+    fill(source.client())
+    before = snapshot(source.client())
+    path = save_and_stop(source)
+    check = subprocess.run(["redis-check-rdb", path], capture_output=True, text=True)
+    assert "RDB looks OK" in check.stdout, check.stdout
+    directory = copy_into_fresh_dir(path, tmp_path, "real")
+    loaded = real_redis.start(dir=directory)
+    same(before, snapshot(loaded.client()))
+
+
+ONE_KEY_FILES = [
+    ("RPUSH", "list", *[f"item{i}" * 7 for i in range(1500)]),
+    ("HSET", "hash", "a", "1", "b", "x" * 40),
+    ("SADD", "set", "3", "1", "2", "-40000"),
+    ("ZADD", "zset", "1.5", "x", "2", "y", "-0.25", "z"),
+    ("ZADD", "bigzset", *[x for i in range(200) for x in (str(i * 1.25), f"member{i}")]),
+    ("SET", "long", "0123456789" * 10, "PXAT", str(FAR_FUTURE_MS)),
+    ("SET", "n", "42"),
+]
+
+
+def test_target_files_match_real_redis_byte_for_byte(launcher, real_redis):
+    """The same key saved by both: identical files but for the ctime and used-mem AUX fields.
+    One key per file, as the order of keys in a file is Redis's hash order (hashtable-encoded
+    values are left out for the same reason)."""
+    servers = [real_redis.start(), launcher.start()]
+    clients = [server.client() for server in servers]
+    for command in ONE_KEY_FILES:
+        files = []
+        for server, c in zip(servers, clients):
+            c.call("FLUSHALL")
+            c.call(*command)
+            c.call("SAVE")
+            with open(os.path.join(server.dir, "dump.rdb"), "rb") as f:
+                files.append(strip_volatile_aux(f.read()))
+        assert files[1] == files[0], command[:2]
+
+
+def strip_volatile_aux(data: bytes) -> bytes:
+    """The file without its ctime and used-mem values (and without the checksum they change)."""
+    body = data[:-8]
+    for name in (b"\x05ctime", b"\x08used-mem"):
+        start = body.index(name) + len(name)
+        kind = body[start]
+        width = {0xC0: 2, 0xC1: 3, 0xC2: 5}.get(kind, 1 + (kind & 0x3F))
+        body = body[:start] + body[start + width:]
+    return body
+
+
+def run_server(request, directory: str) -> subprocess.CompletedProcess:
+    command = shlex.split(request.config.getoption("server"))
+    return subprocess.run([*command, "--port", str(free_port()), "--dir", directory, "--save", ""],
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("truncate", "Short read or OOM loading DB. Unrecoverable error, aborting now."),
+    ("checksum", "Wrong RDB checksum expected: ("),
+    ("signature", "Wrong signature trying to load DB from file"),
+])
+def test_a_bad_file_stops_the_start_up(request, real_redis, tmp_path, damage, message):
+    source = real_redis.start()
+    fill(source.client())
+    with open(save_and_stop(source), "rb") as f:
+        data = bytearray(f.read())
+    if damage == "truncate":
+        data = data[:len(data) // 2]
+    elif damage == "checksum":
+        data[-1] ^= 0xFF
+    else:
+        data[:5] = b"REDIX"
+    (tmp_path / "dump.rdb").write_bytes(bytes(data))
+    result = run_server(request, str(tmp_path))
+    assert result.returncode == 1
+    assert message in result.stdout
+
+
+def test_expired_keys_in_the_file_are_not_loaded(launcher, real_redis, tmp_path):
+    source = real_redis.start()
+    c = source.client()
+    c.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    c.call("SET", "gone", "v", "PX", "100")
+    c.call("SET", "kept", "v")
+    import time
+    time.sleep(0.3)
+    directory = copy_into_fresh_dir(save_and_stop(source), tmp_path, "target")
+    loaded = launcher.start(dir=directory).client()
+    assert loaded.call("KEYS", "*") == [b"kept"]
+
+
+def test_debug_reload_keeps_everything(launcher):
+    c = launcher.start().client()
+    fill(c)
+    before = snapshot(c)
+    assert c.call("DEBUG", "RELOAD") in ("OK", b"OK")
+    same(before, snapshot(c))
+    error = c.call("DEBUG", "RELOAD", "BOGUS")
+    assert str(error) == "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."

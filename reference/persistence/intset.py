@@ -1,0 +1,35 @@
+"""Intsets: a sorted array of integers all of one width (2, 4 or 8 bytes), the encoding of small
+all-integer sets. Layout: width (u32 LE), count (u32 LE), the integers ascending, little-endian.
+A new intset uses the smallest width that holds every member (Redis only ever widens one, so a
+set that once held a wide member keeps the wide encoding: contents alone cannot tell)."""
+from __future__ import annotations
+
+import struct
+
+_FORMATS = {2: "h", 4: "i", 8: "q"}
+
+
+class IntsetError(ValueError):
+    """The bytes are not a well-formed intset."""
+
+
+def encode(members) -> bytes:
+    values = sorted(int(m) for m in members)
+    width = 2
+    if values and (values[0] < -(1 << 15) or values[-1] >= 1 << 15):
+        width = 4
+    if values and (values[0] < -(1 << 31) or values[-1] >= 1 << 31):
+        width = 8
+    return struct.pack(f"<II{len(values)}{_FORMATS[width]}", width, len(values), *values)
+
+
+def decode(data: bytes) -> list[bytes]:
+    if len(data) < 8:
+        raise IntsetError("intset too short")
+    width, count = struct.unpack_from("<II", data)
+    if width not in _FORMATS or len(data) != 8 + width * count:
+        raise IntsetError("intset size wrong")
+    values = struct.unpack_from(f"<{count}{_FORMATS[width]}", data, 8)
+    if any(a >= b for a, b in zip(values, values[1:])):
+        raise IntsetError("intset not strictly ascending")
+    return [b"%d" % v for v in values]

@@ -1,0 +1,227 @@
+"""RDB snapshots as Redis takes them: SAVE in the server's own process, BGSAVE in a forked child.
+
+A background save forks (os.fork): the child owns a copy-on-write image of the keyspace as it was
+at the fork, writes it with `save_rdb` (a temporary file renamed over `dbfilename` in `dir`) and
+exits with status 0 (saved) or 1 (failed). The parent goes on serving; its cron reaps the child
+without waiting (os.waitpid WNOHANG) and records the outcome: `lastsave`, the changes left to
+save, `last_bgsave_ok`. A child killed with SIGUSR1 was stopped on purpose (SHUTDOWN, FLUSHALL):
+that is not a failed save.
+
+The same cron starts background saves by itself: when a `save` point "N seconds and M changes"
+is reached (more than N seconds since the last successful save and at least M changes since),
+and for a BGSAVE that was scheduled (asked inside a transaction). After a failed background save
+it waits RETRY_DELAY seconds before trying again, as Redis does.
+
+`dirty` counts the changes since the last successful save (INFO rdb_changes_since_last_save);
+the server adds to it after each write command (see Server.run_command).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from reference.persistence.rdb import save_rdb
+
+RETRY_DELAY = 5  # seconds between a failed background save and the next automatic attempt
+
+MISCONF = ("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to "
+           "persist to disk. Commands that may modify the data set are disabled, because this "
+           "instance is configured to report errors during writes if RDB snapshotting fails "
+           "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about "
+           "the RDB error.")
+
+
+class Snapshots:
+    """The saving state of one server (what INFO persistence reports about RDB)."""
+
+    def __init__(self, server):
+        self.server = server
+        self.dirty = 0                 # changes since the last successful save
+        self.dirty_at_fork = 0         # `dirty` when the running child forked
+        self.lastsave = int(time.time())  # unix time of the last successful save (LASTSAVE)
+        self.last_bgsave_ok = True
+        self.last_bgsave_try = 0       # unix time of the last fork
+        self.last_bgsave_seconds = -1  # how long the last background save took
+        self.saves = 0                 # SAVE and BGSAVE attempts (INFO rdb_saves)
+        self.forks = 0
+        self.last_fork_usec = 0
+        self.child_pid: int | None = None
+        self.child_started = 0         # unix time the running child forked
+        self.scheduled = False         # a BGSAVE to start as soon as possible
+
+    # --- what the commands and INFO ask --------------------------------------------------
+
+    @property
+    def in_progress(self) -> bool:
+        return self.child_pid is not None
+
+    def current_bgsave_seconds(self) -> int:
+        return int(time.time()) - self.child_started if self.in_progress else -1
+
+    def writes_refused(self) -> bool:
+        """stop-writes-on-bgsave-error: save points exist and the last background save failed."""
+        config = self.server.config
+        return (config["stop-writes-on-bgsave-error"] and bool(config["save"])
+                and not self.last_bgsave_ok)
+
+    # --- saving --------------------------------------------------------------------------
+
+    def _write(self) -> bool:
+        """Write the RDB file from this process; log how it went."""
+        config = self.server.config
+        delay_us = config["rdb-key-save-delay"]  # a test hook: this long per key saved
+        if delay_us > 0:
+            time.sleep(delay_us * self.server.keyspace.total_keys() / 1_000_000)
+        try:
+            save_rdb(self.server.keyspace, config["dir"], config["dbfilename"],
+                     checksum=config["rdbchecksum"])
+        except OSError as error:
+            try:
+                root = os.getcwd()
+            except OSError:
+                root = "unknown"  # the directory was removed under us
+            self.server.log(f"Failed opening the temp RDB file temp-{os.getpid()}.rdb (in server "
+                            f"root dir {root}) for saving: {error.strerror}", "warning")
+            return False
+        self.server.log("DB saved on disk")
+        return True
+
+    def save(self) -> bool:
+        """SAVE: write the file now, in this process. A failure is logged and does not count as
+        a failed background save (it does not stop writes)."""
+        self.saves += 1
+        if not self._write():
+            return False
+        self.dirty = 0
+        self.lastsave = int(time.time())
+        self.last_bgsave_ok = True
+        return True
+
+    def start_background_save(self) -> bool:
+        """Fork a child that writes the file; False if there is a child already or fork fails."""
+        if self.in_progress:
+            return False
+        self.saves += 1
+        self.dirty_at_fork = self.dirty
+        self.last_bgsave_try = int(time.time())
+        started = time.perf_counter()
+        try:
+            pid = os.fork()
+        except OSError as error:
+            self.last_bgsave_ok = False
+            self.server.log(f"Can't save in background: fork: {error.strerror}", "warning")
+            return False
+        if pid == 0:
+            self._child()  # never returns
+        self.forks += 1
+        self.last_fork_usec = int((time.perf_counter() - started) * 1_000_000)
+        self.child_pid = pid
+        self.child_started = int(time.time())
+        self.server.log(f"Background saving started by pid {pid}")
+        return True
+
+    def _child(self) -> None:
+        # The parent's signal handlers only set its flags; the child dies of them instead.
+        signal.set_wakeup_fd(-1)
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
+            signal.signal(signum, signal.SIG_DFL)
+        self.server.log_role = "C"
+        status = 1
+        try:
+            status = 0 if self._write() else 1
+        finally:
+            os._exit(status)  # no atexit handlers, no flushing the parent's buffers
+
+    def kill_child(self) -> None:
+        """Stop a running background save (SHUTDOWN, FLUSHALL) and remove its temporary file."""
+        if not self.in_progress:
+            return
+        pid = self.child_pid
+        try:
+            os.kill(pid, signal.SIGUSR1)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        self._finished(pid, 1, signal.SIGUSR1)
+
+    def _finished(self, pid: int, exit_code: int, by_signal: int) -> None:
+        """Record how the child ended."""
+        log = self.server.log
+        if not by_signal and exit_code == 0:
+            log("Background saving terminated with success")
+            self.dirty -= self.dirty_at_fork  # changes made while it saved remain to be saved
+            self.lastsave = int(time.time())
+            self.last_bgsave_ok = True
+        elif not by_signal:
+            log("Background saving error", "warning")
+            self.last_bgsave_ok = False
+        else:
+            log(f"Background saving terminated by signal {by_signal}", "warning")
+            try:
+                os.unlink(os.path.join(self.server.config["dir"], f"temp-{pid}.rdb"))
+            except OSError:
+                pass
+            if by_signal != signal.SIGUSR1:  # SIGUSR1: we stopped it, not a failure
+                self.last_bgsave_ok = False
+        self.child_pid = None
+        self.last_bgsave_seconds = int(time.time()) - self.child_started
+
+    # --- periodic work (from Server.cron) ------------------------------------------------
+
+    def cron(self) -> None:
+        if self.in_progress:
+            self._reap()
+            return
+        now = int(time.time())
+        may_retry = self.last_bgsave_ok or now - self.last_bgsave_try > RETRY_DELAY
+        if self.scheduled and may_retry:
+            if self.start_background_save():
+                self.scheduled = False
+            return
+        for seconds, changes in self.server.config["save"]:
+            if self.dirty >= changes and now - self.lastsave > seconds and may_retry:
+                self.server.log(f"{changes} changes in {seconds} seconds. Saving...")
+                self.start_background_save()
+                break
+
+    def _reap(self) -> None:
+        try:
+            pid, status = os.waitpid(self.child_pid, os.WNOHANG)
+        except ChildProcessError:  # someone else reaped it: its outcome is unknown
+            self._finished(self.child_pid, 1, 0)
+            return
+        if pid == 0:
+            return  # still saving
+        if os.WIFSIGNALED(status):
+            self._finished(pid, -1, os.WTERMSIG(status))
+        else:
+            self._finished(pid, os.WEXITSTATUS(status), 0)
+
+
+# --- counting changes ------------------------------------------------------------------------
+# Redis counts "changes" (server.dirty) inside each command: per key for key-level commands, per
+# element for most container commands, nothing when the command changed nothing. Until the
+# keyspace and the handlers count their own changes, the server estimates them from a write
+# command's reply: exact for the commands below and for single-key writes, an undercount for
+# container commands writing several elements (LPUSH l a b c counts 1, Redis 3).
+
+# Commands whose integer reply is the number of changes Redis counts.
+COUNTED_BY_REPLY = frozenset({
+    "del", "unlink", "expire", "pexpire", "expireat", "pexpireat", "persist", "setnx",
+    "renamenx", "move", "copy", "sadd", "srem", "smove", "hdel", "hsetnx", "zrem",
+    "zremrangebyscore", "zremrangebyrank", "zremrangebylex", "lrem",
+})
+
+
+def changes_made(name: str, argv: list[bytes], reply) -> int:
+    """How many changes a write command that did not fail made, as Redis counts them."""
+    if name == "mset":
+        return (len(argv) - 1) // 2
+    if name == "msetnx":
+        return (len(argv) - 1) // 2 if reply == 1 else 0
+    if name in COUNTED_BY_REPLY and isinstance(reply, int):
+        return reply
+    if reply is None or reply == []:
+        return 0  # a null or empty reply: nothing was written (SET NX refused, LPOP of nothing)
+    return 1
