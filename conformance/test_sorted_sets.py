@@ -965,3 +965,16 @@ def test_zrange_options_that_may_not_repeat(client):
     # WITHSCORES and LIMIT may repeat (the last LIMIT wins)
     assert client.call("ZRANGE", "k", 0, 1, "WITHSCORES", "WITHSCORES") == [b"a", b"1", b"b", b"2"]
     assert client.call("ZRANGE", "k", "-inf", "+inf", "BYSCORE", "LIMIT", 0, 1, "LIMIT", 1, 1) == [b"b"]
+
+
+def test_zrange_by_rank_accepts_limit_with_the_default_count(client):
+    # found by the keyspace model: Redis refuses LIMIT with ranks only when the count is not -1
+    client.call("ZADD", "za", 1, "x", 2, "y")
+    assert client.call("ZRANGE", "za", 0, -1, "LIMIT", 0, -1) == [b"x", b"y"]
+    assert client.call("ZRANGE", "za", 0, -1, "LIMIT", 5, -1) == [b"x", b"y"]  # the offset is ignored
+    assert client.call("ZREVRANGE", "za", 0, -1, "LIMIT", 0, -1) == [b"y", b"x"]
+    assert client.call("ZRANGE", "za", 0, -1, "LIMIT", 0, 1) == ErrorReply(
+        "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
+    client.call("SET", "a", "v")
+    assert client.call("ZRANGE", "a", -8, -8, "LIMIT", 0, -1) == ErrorReply(
+        "WRONGTYPE Operation against a key holding the wrong kind of value")

@@ -322,7 +322,7 @@ def _zrange_options(args):
     """ZRANGE's and ZRANGESTORE's mode checks: (mode, reverse, offset, limit)."""
     mode = {"byscore": "score", "bylex": "lex"}.get(args.get("sortby"), "rank")
     limit = args.get("count", -1) if "offset" in args else -1
-    if "offset" in args and mode == "rank":
+    if limit != -1 and mode == "rank":  # LIMIT offset -1 (the default count) passes, ignored
         raise CommandError("ERR syntax error, LIMIT is only supported in combination with either "
                            "BYSCORE or BYLEX")
     if args.get("withscores") and mode == "lex":
@@ -376,7 +376,7 @@ def zrevrangebylex(client, args):
 @handler("zrevrange", raw=("start", "stop"))
 def zrevrange(client, args):
     # raw: the ranks are read after the options, as ZRANGE's loop does (LIMIT included)
-    if "offset" in args:
+    if args.get("count", -1) != -1:  # LIMIT offset -1 (the default count) passes, ignored
         raise CommandError("ERR syntax error, LIMIT is only supported in combination with either "
                            "BYSCORE or BYLEX")
     pairs = _select(client, args["key"], "rank", args["start"], args["stop"], True)
