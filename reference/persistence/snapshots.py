@@ -75,7 +75,7 @@ class Snapshots:
             time.sleep(delay_us * self.server.keyspace.total_keys() / 1_000_000)
         try:
             save_rdb(self.server.keyspace, config["dir"], config["dbfilename"],
-                     checksum=config["rdbchecksum"])
+                     checksum=config["rdbchecksum"], config=config)
         except OSError as error:
             try:
                 root = os.getcwd()
