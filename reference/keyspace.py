@@ -56,9 +56,10 @@ class Clock:
 
 class Database:
     __slots__ = ("id", "data", "expires", "access", "clock", "stats", "_reaper", "scan_index",
-                 "watched_keys", "blocking_keys", "ready_keys")
+                 "watched_keys", "blocking_keys", "ready_keys", "effects")
 
-    def __init__(self, index: int, clock: Clock, stats: dict, ready_keys: dict | None = None):
+    def __init__(self, index: int, clock: Clock, stats: dict, ready_keys: dict | None = None,
+                 effects: list | None = None):
         self.id = index
         self.data: dict[bytes, object] = {}
         self.expires: dict[bytes, int] = {}
@@ -71,6 +72,8 @@ class Database:
         self.blocking_keys: dict[bytes, list] = {}  # key -> clients blocked on it, first come first
         # (db, key) of blocked-on keys written since they were last served, shared by all dbs
         self.ready_keys: dict = {} if ready_keys is None else ready_keys
+        # (db index, argv) of the changes to record in the AOF, shared by all dbs (see Keyspace)
+        self.effects: list = [] if effects is None else effects
 
     def __len__(self) -> int:
         return len(self.data)
@@ -82,6 +85,7 @@ class Database:
         if when is not None and when <= self.clock.ms:
             self._remove(key)
             self.stats["expired_keys"] += 1
+            self.effects.append((self.id, [b"DEL", key]))  # as Redis propagates an expiry
             return True
         return False
 
@@ -225,6 +229,7 @@ class Database:
             if when is not None and when <= now:
                 self._remove(key)
                 self.stats["expired_keys"] += 1
+                self.effects.append((self.id, [b"DEL", key]))
                 deleted += 1
         return deleted
 
@@ -250,7 +255,11 @@ class Keyspace:
         self.stats = {"expired_keys": 0, "keyspace_hits": 0, "keyspace_misses": 0, "evicted_keys": 0}
         # (db, key) with blocked clients to serve, in the order they became ready (blocking.py)
         self.ready_keys: dict = {}
-        self.dbs = [Database(i, self.clock, self.stats, self.ready_keys) for i in range(databases)]
+        # (db index, argv) of every change, in order, for whoever records them (the AOF), which
+        # takes them after each command; nobody listening: the server empties it.
+        self.effects: list = []
+        self.dbs = [Database(i, self.clock, self.stats, self.ready_keys, self.effects)
+                    for i in range(databases)]
 
     def __getitem__(self, index: int) -> Database:
         return self.dbs[index]

@@ -36,6 +36,10 @@ DEBUG_NOT_ALLOWED = (
 # keep registries naming clients (pub/sub channels, for one).
 CLIENT_STATE_HOOKS: list = []
 
+# Functions (server, effects) given the changes of each loop turn, a list of (db index, argv)
+# in the order they happened (the AOF adds its writer here).
+EFFECT_RECORDERS: list = []
+
 # Commands that act on the transaction itself rather than being queued by MULTI.
 TRANSACTION_CONTROL = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
 # What a RESP2 client may still send while subscribed to something.
@@ -81,6 +85,7 @@ class Client:
         self.watched: list[tuple] = []  # (db, key) this client WATCHes
         self.in_exec = False    # running EXEC's commands: blocking commands must not wait
         self.blocked = None     # a reference.blocking.Waiting while in a blocking command
+        self.propagate_as: list[list[bytes]] | None = None  # a handler's rewrite for the AOF
 
     def select(self, index: int) -> None:
         self.db_index = index
@@ -234,6 +239,7 @@ class Server:
                         self._flush(owner)
             if self.blocked.waiting:
                 self.blocked.expire(self.keyspace.clock.tick())
+            self.record_effects()  # before any reply goes out, as Redis writes its AOF
             self.flush_pending_writes()
             if time.monotonic() >= next_cron:
                 self.cron()
@@ -352,6 +358,15 @@ class Server:
         """A blocked client was answered: go on with what it sent meanwhile."""
         self.process_input(client)
 
+    def record_effects(self) -> None:
+        """Hand the changes made since last time to whoever records them (EFFECT_RECORDERS:
+        the AOF), then forget them."""
+        effects = self.keyspace.effects
+        if effects:
+            for record in EFFECT_RECORDERS:
+                record(self, effects)
+            effects.clear()
+
     def flush_pending_writes(self) -> None:
         while self.pending_writes:
             self._flush(self.pending_writes.pop())
@@ -439,8 +454,20 @@ class Server:
             command.failed_calls += 1
             self.count_error(reply)
         elif "write" in command.flags:
-            self.snapshots.dirty += changes_made(command.name, argv, reply)
+            changes = changes_made(command.name, argv, reply)
+            self.snapshots.dirty += changes
+            if changes:
+                self.propagate(client, argv)
+        client.propagate_as = None
         return reply
+
+    def propagate(self, client: Client, argv: list[bytes]) -> None:
+        """A write changed the dataset: record it (or what its handler said to record instead,
+        `client.propagate_as`: a list of argvs, e.g. SET ... EX as SET ... PXAT) as an effect
+        for the AOF (and later replicas) in the client's database."""
+        effects = self.keyspace.effects
+        for written in (client.propagate_as if client.propagate_as is not None else [argv]):
+            effects.append((client.db_index, written))
 
     def unwatch_all(self, client: Client) -> None:
         """Forget every key the client WATCHes (UNWATCH, EXEC, DISCARD, RESET, disconnect)."""
