@@ -11,7 +11,12 @@ timeout reply at once, as Redis does.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+from reference import longdouble
+from reference.dispatch import CommandError
+from reference.values import INT64_MAX, INT64_MIN
 
 
 @dataclass
@@ -97,3 +102,24 @@ class BlockedClients:
             self.release(client)
             client.reply(reply)
             self.server.resume(client)
+
+
+def parse_timeout(raw: bytes) -> int:
+    """A blocking command's timeout in seconds -> milliseconds (0: for ever).
+
+    Redis reads it as a long double, multiplies by 1000, rounds up and converts to a 64-bit
+    integer; a value that does not fit (infinities, 1e20) becomes the most negative integer
+    there, hence "negative". Rounding up makes -0.0001 a timeout of 0, waiting for ever."""
+    seconds = longdouble.parse(raw)
+    if seconds is None:
+        raise CommandError("ERR timeout is not a float or out of range")
+    negative = CommandError("ERR timeout is negative")
+    if isinstance(seconds, float):  # an infinity
+        raise negative
+    millis = longdouble.round_to_long_double(seconds * 1000)
+    if isinstance(millis, float):
+        raise negative
+    millis = math.ceil(millis)
+    if millis < 0 or not INT64_MIN <= millis <= INT64_MAX:
+        raise negative
+    return millis

@@ -1,7 +1,8 @@
 """Unit tests of the pure helpers of reference/commands/lists.py."""
 import pytest
 
-from reference.commands.lists import ListValue, _index_range, parse_timeout
+from reference.blocking import parse_timeout
+from reference.commands.lists import ListValue, _index_range
 from reference.dispatch import build_table
 from reference.dispatch import CommandError
 from reference.keyspace import type_name, VALUE_TYPES

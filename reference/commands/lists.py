@@ -15,17 +15,15 @@ destination of the wrong type is reported as an error.
 """
 from __future__ import annotations
 
-import math
 from collections import deque
 from itertools import islice
 
-from reference import longdouble
-from reference.blocking import Block
+from reference.blocking import Block, parse_timeout
 from reference.commands import handler
 from reference.dispatch import WRONGTYPE, CommandError
 from reference.keyspace import register_type
 from reference.protocol import NULL_ARRAY, OK
-from reference.values import INT64_MAX, INT64_MIN, parse_int, string2ll
+from reference.values import INT64_MIN, parse_int, string2ll
 
 SYNTAX_ERROR = "ERR syntax error"
 
@@ -120,27 +118,6 @@ def _positive(raw: bytes, error: str) -> int:
 
 
 POP_COUNT = _nonnegative("ERR value is out of range, must be positive")
-
-
-def parse_timeout(raw: bytes) -> int:
-    """A blocking command's timeout in seconds -> milliseconds (0: for ever).
-
-    Redis reads it as a long double, multiplies by 1000, rounds up and converts to a 64-bit
-    integer; a value that does not fit (infinities, 1e20) becomes the most negative integer
-    there, hence "negative". Rounding up makes -0.0001 a timeout of 0, waiting for ever."""
-    seconds = longdouble.parse(raw)
-    if seconds is None:
-        raise CommandError("ERR timeout is not a float or out of range")
-    negative = CommandError("ERR timeout is negative")
-    if isinstance(seconds, float):  # an infinity
-        raise negative
-    millis = longdouble.round_to_long_double(seconds * 1000)
-    if isinstance(millis, float):
-        raise negative
-    millis = math.ceil(millis)
-    if millis < 0 or not INT64_MIN <= millis <= INT64_MAX:
-        raise negative
-    return millis
 
 
 def _side(word: bytes) -> bool | None:

@@ -11,7 +11,7 @@ import bisect
 import math
 import random
 
-from reference.blocking import Block
+from reference.blocking import Block, parse_timeout
 from reference.commands import handler
 from reference.commands.generic import parse_scan_cursor
 from reference.dispatch import WRONGTYPE, CommandError
@@ -79,19 +79,6 @@ def _int_arg(raw: bytes, error: str = INTEGER_ERROR) -> int:
     if value is None:
         raise CommandError(error)
     return value
-
-
-def parse_timeout_ms(raw: bytes) -> int:
-    """A blocking timeout in seconds (a long double in Redis) as milliseconds, rounded up."""
-    try:
-        seconds = parse_float(raw, "ERR timeout is not a float or out of range")
-    except BadValue as error:
-        raise CommandError(error.args[0]) from None
-    ms = seconds * 1000.0
-    # Redis converts ceil(ms) to a signed 64-bit integer; out of range it comes out negative.
-    if ms < 0 or math.isinf(ms) or math.ceil(ms) > INT64_MAX:
-        raise CommandError("ERR timeout is negative")
-    return math.ceil(ms)
 
 
 def _non_negative_count(raw: bytes) -> int:
@@ -590,12 +577,12 @@ def _bzpop(client, args, highest: bool):
     return [key, member, score]
 
 
-@handler("bzpopmin", convert={"timeout": parse_timeout_ms})
+@handler("bzpopmin", convert={"timeout": parse_timeout})
 def bzpopmin(client, args):
     return _bzpop(client, args, highest=False)
 
 
-@handler("bzpopmax", convert={"timeout": parse_timeout_ms})
+@handler("bzpopmax", convert={"timeout": parse_timeout})
 def bzpopmax(client, args):
     return _bzpop(client, args, highest=True)
 
@@ -626,7 +613,7 @@ def zmpop(client, args):
 def bzmpop(client, args):
     # Redis reads the timeout after every other argument.
     keys, highest, count = args["key"], args["where"] == "max", args.get("count", 1)
-    timeout_ms = parse_timeout_ms(args["timeout"])
+    timeout_ms = parse_timeout(args["timeout"])
     key, zset = _first_nonempty(client, keys)
     if zset is None:
         return Block(keys, timeout_ms, NULL_ARRAY)

@@ -227,7 +227,7 @@ def read_value(reader: Reader, kind: int, config=None):
             if kind == R.TYPE_LIST_QUICKLIST_2:
                 container = reader.length()
                 if container not in (R.QUICKLIST_NODE_PLAIN, R.QUICKLIST_NODE_PACKED):
-                    raise Corrupt(f"Quicklist integrity check failed.")
+                    raise Corrupt("Quicklist integrity check failed.")
             blob = reader.string()
             if container == R.QUICKLIST_NODE_PLAIN:
                 value.append(blob)
