@@ -59,3 +59,17 @@ def parse_float(raw: bytes, error: str = FLOAT_ERROR) -> float:
             text += "p0"
         return sign * float.fromhex(text)
     raise BadValue(error)
+
+
+def index_range(length: int, start: int, stop: int) -> tuple[int, int] | None:
+    """Redis's inclusive start/stop indexes (LRANGE, LTRIM, ZRANGE by rank) into a sequence of
+    `length`: negatives count from the end, the range is clipped to the sequence; None if
+    empty."""
+    if start < 0:
+        start += length
+    if stop < 0:
+        stop += length
+    start = max(start, 0)
+    if start > stop or start >= length:
+        return None
+    return start, min(stop, length - 1)

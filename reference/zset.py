@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from sortedcontainers import SortedList
 
-from reference.values import parse_float, BadValue
+from reference.values import BadValue, index_range, parse_float
 
 
 class _Above:
@@ -72,15 +72,8 @@ class ZSet(dict):
 
     def rank_range(self, start: int, stop: int) -> tuple[int, int]:
         """Redis's inclusive start/stop ranks, negatives counting from the end."""
-        length = len(self)
-        if start < 0:
-            start += length
-        if stop < 0:
-            stop += length
-        start = max(start, 0)
-        if start > stop or start >= length:
-            return 0, 0
-        return start, min(stop, length - 1) + 1
+        ranks = index_range(len(self), start, stop)
+        return (0, 0) if ranks is None else (ranks[0], ranks[1] + 1)
 
     def score_range(self, low: ScoreBound, high: ScoreBound) -> tuple[int, int]:
         order = self.order

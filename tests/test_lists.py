@@ -2,7 +2,8 @@
 import pytest
 
 from reference.blocking import parse_timeout
-from reference.commands.lists import ListValue, _index_range
+from reference.commands.lists import ListValue
+from reference.values import index_range
 from reference.dispatch import build_table
 from reference.dispatch import CommandError
 from reference.keyspace import type_name, VALUE_TYPES
@@ -31,8 +32,8 @@ def test_parse_timeout_errors(raw, error):
     (5, 0, -1, (0, 4)), (5, -2, -1, (3, 4)), (5, 3, 1, None), (5, 5, 9, None), (5, -9, 1, (0, 1)),
     (5, 1, 99, (1, 4)), (0, 0, -1, None),
 ])
-def test_index_range(length, start, stop, expected):
-    assert _index_range(length, start, stop) == expected
+def testindex_range(length, start, stop, expected):
+    assert index_range(length, start, stop) == expected
 
 
 def test_lmpop_arguments_as_declared():

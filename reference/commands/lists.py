@@ -23,7 +23,7 @@ from reference.commands import handler
 from reference.dispatch import WRONGTYPE, CommandError
 from reference.keyspace import register_type
 from reference.protocol import NULL_ARRAY, OK
-from reference.values import INT64_MIN, parse_int, string2ll
+from reference.values import INT64_MIN, index_range, parse_int, string2ll
 
 SYNTAX_ERROR = "ERR syntax error"
 
@@ -83,18 +83,6 @@ def _pop_many(value: ListValue, left: bool, count: int) -> list[bytes]:
     """Up to count elements from one end, in popping order."""
     take = value.popleft if left else value.pop
     return [take() for _ in range(min(count, len(value)))]
-
-
-def _index_range(length: int, start: int, stop: int) -> tuple[int, int] | None:
-    """LRANGE's and LTRIM's (start, stop) as inclusive indexes into the list, or None if empty."""
-    if start < 0:
-        start += length
-    if stop < 0:
-        stop += length
-    start = max(start, 0)
-    if start > stop or start >= length:
-        return None
-    return start, min(stop, length - 1)
 
 
 # --- argument readers ----------------------------------------------------------------------
@@ -231,7 +219,7 @@ def lrange(client, args):
     value = _read(client, args["key"])
     if value is None:
         return []
-    span = _index_range(len(value), args["start"], args["stop"])
+    span = index_range(len(value), args["start"], args["stop"])
     if span is None:
         return []
     return list(islice(value, span[0], span[1] + 1))
@@ -353,7 +341,7 @@ def ltrim(client, args):
     value = _write(client, key)
     if value is None:
         return OK
-    span = _index_range(len(value), args["start"], args["stop"])
+    span = index_range(len(value), args["start"], args["stop"])
     if span is None:
         value.clear()
     else:
