@@ -186,7 +186,7 @@ def _pop_from_first(client, keys: list[bytes], left: bool, count: int | None):
     `[key, [elements...]]`; None if there is none. A rerun of a blocked command passes over
     keys of another type, as Redis serves a blocked client only from a list."""
     rerun = client.blocked is not None
-    ready = getattr(client.blocked, "ready_key", None) if rerun else None
+    ready = client.blocked.ready_key if rerun else None
     if ready is not None:
         keys = [ready]  # Redis serves a blocked client from the key that became ready
     for key in keys:

@@ -26,6 +26,10 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+# The value types register with the keyspace (TYPE, OBJECT ENCODING, the RDB writer's type
+# lookup) where their commands are defined; the reader imports the others itself.
+import reference.commands.sorted_sets  # noqa: F401
+import reference.commands.strings  # noqa: F401
 from reference.persistence import rdb as R
 from reference.persistence.crc64 import crc64
 from reference.persistence.rdb_load import Reader, RDBLoadError, read_value
@@ -269,7 +273,6 @@ def json_record(entry: KeyEntry) -> dict:
     ascending); a hash's [field, value] pairs; a sorted set's [member, score] pairs by score.
     Every string is json_bytes: text, or {"base64": ...} when not UTF-8."""
     from reference.keyspace import VALUE_TYPES
-    import reference.commands.strings  # noqa: F401  (registers the string type)
 
     rdb_name, type_name = RDB_TYPES[entry.rdb_type]
     value = entry.value
@@ -319,9 +322,10 @@ def read_keyspace(scanner: RDBScanner):
 
 
 def convert_rdb(source: str, target: str, compress: bool = True, checksum: bool = True,
-                progress=None) -> RDBScanner:
+                progress=None) -> tuple[RDBScanner, int]:
     """Read the RDB at source and write it to target with the reference's writer (keys already
-    expired are left out, as Redis leaves them out of a save). Returns the scanner (counters)."""
+    expired are left out, as Redis leaves them out of a save). Returns the scanner (its
+    counters) and the number of keys written."""
     from reference.persistence.rdb import save_rdb
 
     with mapped(source) as data:
@@ -330,7 +334,7 @@ def convert_rdb(source: str, target: str, compress: bool = True, checksum: bool 
     directory, filename = os.path.split(os.path.abspath(target))
     config = {"rdbcompression": compress, "list-max-listpack-size": -2}
     save_rdb(keyspace, directory, filename, checksum=checksum, config=config)
-    return scanner
+    return scanner, keyspace.total_keys()
 
 
 # --- progress --------------------------------------------------------------------------------
