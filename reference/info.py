@@ -257,19 +257,42 @@ def persistence_section(server) -> list[str]:
         ("rdb_last_cow_size", 0),
         ("rdb_last_load_keys_expired", 0),
         ("rdb_last_load_keys_loaded", 0),
-        ("aof_enabled", 0),
-        ("aof_rewrite_in_progress", 0),
-        ("aof_rewrite_scheduled", 0),
-        ("aof_last_rewrite_time_sec", -1),
-        ("aof_current_rewrite_time_sec", -1),
-        ("aof_last_bgrewrite_status", "ok"),
-        ("aof_rewrites", 0),
-        ("aof_rewrites_consecutive_failures", 0),
-        ("aof_last_write_status", "ok"),
-        ("aof_last_cow_size", 0),
+        *_aof_fields(server),
         ("module_fork_in_progress", 0),
         ("module_fork_last_cow_size", 0),
-    ])
+    ]) + _fields(_aof_sizes(server))
+
+
+def _aof_fields(server) -> list:
+    aof = getattr(server, "aof", None)  # reference/persistence/aof.py
+    if aof is None:
+        return [("aof_enabled", 0), ("aof_rewrite_in_progress", 0), ("aof_rewrite_scheduled", 0),
+                ("aof_last_rewrite_time_sec", -1), ("aof_current_rewrite_time_sec", -1),
+                ("aof_last_bgrewrite_status", "ok"), ("aof_rewrites", 0),
+                ("aof_rewrites_consecutive_failures", 0), ("aof_last_write_status", "ok"),
+                ("aof_last_cow_size", 0)]
+    return [
+        ("aof_enabled", int(aof.state != "off")),
+        ("aof_rewrite_in_progress", int(aof.in_progress)),
+        ("aof_rewrite_scheduled", int(aof.scheduled)),
+        ("aof_last_rewrite_time_sec", aof.last_rewrite_seconds),
+        ("aof_current_rewrite_time_sec", aof.current_rewrite_seconds()),
+        ("aof_last_bgrewrite_status", "ok" if aof.last_rewrite_ok else "err"),
+        ("aof_rewrites", aof.rewrites),
+        ("aof_rewrites_consecutive_failures", aof.consecutive_failures),
+        ("aof_last_write_status", "ok" if aof.last_write_ok else "err"),
+        ("aof_last_cow_size", 0),
+    ]
+
+
+def _aof_sizes(server) -> list:
+    """Shown while appendonly is yes (the setting, as Redis's aof_enabled)."""
+    aof = getattr(server, "aof", None)
+    if aof is None or not server.config["appendonly"]:
+        return []
+    return [("aof_current_size", aof.current_size), ("aof_base_size", aof.base_size),
+            ("aof_pending_rewrite", int(aof.scheduled)), ("aof_buffer_length", 0),
+            ("aof_pending_bio_fsync", 0), ("aof_delayed_fsync", 0)]
 
 
 def stats_section(server) -> list[str]:

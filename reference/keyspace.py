@@ -55,25 +55,25 @@ class Clock:
 
 
 class Database:
-    __slots__ = ("id", "data", "expires", "access", "clock", "stats", "_reaper", "scan_index",
-                 "watched_keys", "blocking_keys", "ready_keys", "effects")
+    __slots__ = ("id", "keyspace", "data", "expires", "access", "clock", "stats", "_reaper",
+                 "scan_index", "watched_keys", "blocking_keys", "ready_keys", "effects")
 
-    def __init__(self, index: int, clock: Clock, stats: dict, ready_keys: dict | None = None,
-                 effects: list | None = None):
+    def __init__(self, index: int, keyspace: Keyspace):
         self.id = index
+        self.keyspace = keyspace  # for the counters all databases share
         self.data: dict[bytes, object] = {}
         self.expires: dict[bytes, int] = {}
         self.access: dict[bytes, int] = {}  # key -> ms of its last read or write
-        self.clock = clock
-        self.stats = stats
+        self.clock = keyspace.clock
+        self.stats = keyspace.stats
         self._reaper = None
         self.scan_index = None  # SCAN's snapshot of the key order (reference/commands/generic.py)
         self.watched_keys: dict[bytes, list] = {}   # key -> clients that WATCH it
         self.blocking_keys: dict[bytes, list] = {}  # key -> clients blocked on it, first come first
         # (db, key) of blocked-on keys written since they were last served, shared by all dbs
-        self.ready_keys: dict = {} if ready_keys is None else ready_keys
+        self.ready_keys: dict = keyspace.ready_keys
         # (db index, argv) of the changes to record in the AOF, shared by all dbs (see Keyspace)
-        self.effects: list = [] if effects is None else effects
+        self.effects: list = keyspace.effects
 
     def __len__(self) -> int:
         return len(self.data)
@@ -131,6 +131,12 @@ class Database:
             if key in self.blocking_keys:
                 self.ready_keys[(self, key)] = None  # a dict: served in the order they became ready
 
+    def changed(self, key: bytes, count: int = 1) -> None:
+        """A command changed the value at key in place (`count` changes, as Redis counts them
+        in server.dirty: elements added, fields set ...)."""
+        self.keyspace.dirty += count
+        self.touch(key)
+
     def touch_all(self) -> None:
         """Every watched key that exists changed (FLUSHDB, SWAPDB)."""
         for key, clients in self.watched_keys.items():
@@ -142,6 +148,7 @@ class Database:
         """Store value; the key loses its expiry unless keep_ttl."""
         self.data[key] = value
         self.access[key] = self.clock.ms
+        self.keyspace.dirty += 1
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
         if self.watched_keys or self.blocking_keys:
@@ -151,17 +158,18 @@ class Database:
         """Overwrite the value of an existing key, keeping its expiry (APPEND, INCR ...)."""
         self.data[key] = value
         self.access[key] = self.clock.ms
+        self.keyspace.dirty += 1
         if self.watched_keys or self.blocking_keys:
             self.touch(key)
 
     def set_expire(self, key: bytes, when_ms: int) -> None:
         self.expires[key] = when_ms
-        self.touch(key)
+        self.changed(key)
 
     def persist(self, key: bytes) -> bool:
         if self.expires.pop(key, None) is None:
             return False
-        self.touch(key)
+        self.changed(key)
         return True
 
     def delete(self, key: bytes) -> bool:
@@ -169,6 +177,7 @@ class Database:
         if self.get(key) is None:
             return False
         self._remove(key)
+        self.keyspace.dirty += 1
         return True
 
     def _remove(self, key: bytes) -> None:
@@ -180,6 +189,7 @@ class Database:
     def flush(self) -> int:
         removed = len(self.data)
         self.touch_all()
+        self.keyspace.dirty += removed
         self.data = {}
         self.expires = {}
         self.access = {}
@@ -258,8 +268,10 @@ class Keyspace:
         # (db index, argv) of every change, in order, for whoever records them (the AOF), which
         # takes them after each command; nobody listening: the server empties it.
         self.effects: list = []
-        self.dbs = [Database(i, self.clock, self.stats, self.ready_keys, self.effects)
-                    for i in range(databases)]
+        # Changes made so far (Redis's server.dirty): every write adds what it changed; saves
+        # and the AOF compare it before and after a command.
+        self.dirty = 0
+        self.dbs = [Database(i, self) for i in range(databases)]
 
     def __getitem__(self, index: int) -> Database:
         return self.dbs[index]

@@ -20,8 +20,9 @@ from reference.blocking import Block, BlockedClients
 from reference.dispatch import build_table, lookup, run
 from reference.info import error_code
 from reference.keyspace import Keyspace
+from reference.persistence import aof as append_only
 from reference.persistence.rdb_load import load_at_startup
-from reference.persistence.snapshots import MISCONF, Snapshots, changes_made
+from reference.persistence.snapshots import MISCONF, Snapshots
 from reference.protocol import QUEUED, ErrorReply, ProtocolError, RequestParser, encode
 
 VERSION = "7.0.15"
@@ -134,6 +135,7 @@ class Server:
         self.exit_code = 0
         self.active_expire_enabled = True
         self.snapshots = Snapshots(self)  # SAVE, BGSAVE, save points, LASTSAVE
+        self.aof = append_only.attach(self)  # the append-only file, BGREWRITEAOF
         self.log_role = "M"  # as Redis marks log lines: M the server, C a child it forked
         self._wakeup_r, self._wakeup_w = socket.socketpair()
         config.on_change("dir", self._on_dir_change)
@@ -200,7 +202,11 @@ class Server:
             self.listeners.append(sock)
 
     def serve_forever(self) -> int:
-        load_at_startup(self)  # dir/dbfilename, if there is one (a bad file exits)
+        if self.config["appendonly"]:
+            self.aof.start()  # the AOF instead of the RDB, as Redis (a bad one exits)
+        else:
+            load_at_startup(self)  # dir/dbfilename, if there is one (a bad file exits)
+        self.snapshots.forget_changes()  # loading is not a change to save
         self.listen()
         self._wakeup_w.setblocking(False)
         signal.set_wakeup_fd(self._wakeup_w.fileno(), warn_on_full_buffer=False)
@@ -276,6 +282,7 @@ class Server:
     def finish_shutdown(self) -> int:
         self.log("User requested shutdown...", "warning")
         self.stop_background_save()
+        self.aof.shutdown()  # stop a rewrite; write and fsync what is pending
         for client in list(self.clients.values()):
             self.close_client(client)
         for sock in self.listeners:
@@ -438,7 +445,10 @@ class Server:
             self.blocked.serve_ready_keys()
 
     def run_command(self, client: Client, command, argv: list[bytes]):
-        """Run a command that passed every check; count it; return its reply."""
+        """Run a command that passed every check; count it; return its reply. A write command
+        that changed the dataset is recorded for the AOF."""
+        keyspace = self.keyspace
+        dirty_before = keyspace.dirty
         started = time.perf_counter()
         try:
             reply = run(command, client, argv)
@@ -446,6 +456,9 @@ class Server:
             self.log(f"Unexpected error in '{command.name}':\n{traceback.format_exc()}", "warning")
             reply = ErrorReply(f"ERR internal error in the reference server running '{command.name}'")
         command.usec += int((time.perf_counter() - started) * 1_000_000)
+        if keyspace.dirty != dirty_before and "write" in command.flags:
+            self.propagate(client, argv)  # (EXEC's commands are propagated one by one)
+        client.propagate_as = None
         if isinstance(reply, Block):
             return reply  # counted once, when the client is finally answered
         command.calls += 1
@@ -453,12 +466,6 @@ class Server:
         if isinstance(reply, ErrorReply):
             command.failed_calls += 1
             self.count_error(reply)
-        elif "write" in command.flags:
-            changes = changes_made(command.name, argv, reply)
-            self.snapshots.dirty += changes
-            if changes:
-                self.propagate(client, argv)
-        client.propagate_as = None
         return reply
 
     def propagate(self, client: Client, argv: list[bytes]) -> None:
@@ -551,6 +558,7 @@ class Server:
     def cron(self) -> None:
         self.keyspace.clock.tick()
         self.snapshots.cron()  # reap a finished BGSAVE; save points; a scheduled BGSAVE
+        self.aof.cron()  # reap a rewrite; scheduled and automatic rewrites; everysec fsync
         self.track_instantaneous_metrics()
         if self.active_expire_enabled:
             deadline = time.monotonic() + 0.025

@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 
 FAMILY_MODULES = ("connection", "generic", "sort", "strings", "server", "lists", "hashes", "sets",
-                  "sorted_sets", "transactions", "pubsub", "persistence", "dump")  # sort: SORT of spec/generic.md
+                  "sorted_sets", "transactions", "pubsub", "persistence", "dump", "aof")  # sort: SORT of spec/generic.md
 
 _HANDLERS: dict[str, tuple[object, frozenset[str], dict]] = {}
 

@@ -283,9 +283,19 @@ def _expire(client, args, command: str, amount_name: str, unit_ms: int, relative
         return 0
     if when <= db.clock.ms:  # a time already past deletes the key (and still answers 1)
         db.delete(key)
+        client.propagate_as = [[_lazy_delete_command(client, "lazyfree-lazy-expire"), key]]
     else:
         db.set_expire(key, when)
+        if command != "pexpireat":  # the AOF and replicas get the absolute time, as Redis
+            client.propagate_as = [[b"PEXPIREAT", key, b"%d" % when,
+                                    *(word.upper().encode() for word in ("nx", "xx", "gt", "lt")
+                                      if word in conditions)]]
     return 1
+
+
+def _lazy_delete_command(client, option: str) -> bytes:
+    """How Redis propagates a deletion it made itself: UNLINK when the lazyfree option is on."""
+    return b"UNLINK" if client.server.config[option] else b"DEL"
 
 
 @handler("expire", raw=("seconds",))

@@ -94,9 +94,12 @@ def _hset(client, args) -> int:
     key = args["key"]
     value = _for_write(client, key)
     created = 0
-    for pair in args["field_value"]:
+    pairs = args["field_value"]
+    for pair in pairs:
         created += _set_field(client, value, pair["field"], pair["value"])
-    _saved(client, key, value)
+    _saved(client, key, value)  # counts one change
+    if len(pairs) > 1:
+        client.db.changed(key, len(pairs) - 1)  # Redis counts every field set, new or not
     return created
 
 
@@ -225,6 +228,8 @@ def hincrbyfloat(client, args):
     text = longdouble.format_human(total)
     _set_field(client, value, field, text)
     _saved(client, key, value)
+    # Written as the value it produced, as Redis: replaying float arithmetic could differ.
+    client.propagate_as = [[b"HSET", key, field, text if isinstance(text, bytes) else text.encode()]]
     return text
 
 

@@ -61,7 +61,7 @@ def _write(client, key: bytes) -> ListValue | None:
 def _changed(client, key: bytes, value: ListValue) -> None:
     """After an in-place change: delete the key if the list is now empty, else mark it touched."""
     if value:
-        client.db.touch(key)
+        client.db.changed(key)
     else:
         client.db.delete(key)
 
@@ -72,7 +72,7 @@ def _push_one(client, key: bytes, value: ListValue | None, element: bytes, left:
         value = ListValue()
         client.db.set(key, value)
     else:
-        client.db.touch(key)
+        client.db.changed(key)
     if left:
         value.appendleft(element)
     else:
@@ -127,13 +127,16 @@ def _push(client, args, left: bool, only_if_exists: bool) -> int:
         if only_if_exists:
             return 0
         value = ListValue()
-        client.db.set(key, value)
+        client.db.set(key, value)  # counts one change
+        already_counted = 1
     else:
-        client.db.touch(key)
+        already_counted = 0
+    elements = args["element"]
     if left:
-        value.extendleft(args["element"])
+        value.extendleft(elements)
     else:
-        value.extend(args["element"])
+        value.extend(elements)
+    client.db.changed(key, len(elements) - already_counted)  # Redis counts each element pushed
     return len(value)
 
 
@@ -295,7 +298,7 @@ def lset(client, args):
         raise CommandError("ERR index out of range")
     client.db.note_access(key)
     value[index] = args["element"]
-    client.db.touch(key)
+    client.db.changed(key)
     return OK
 
 
@@ -310,7 +313,7 @@ def linsert(client, args):
     except ValueError:
         return -1
     value.insert(at if args["where"] == "before" else at + 1, args["element"])
-    client.db.touch(key)
+    client.db.changed(key)
     return len(value)
 
 

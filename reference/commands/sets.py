@@ -102,7 +102,7 @@ def _read_all(client, keys) -> list[SetValue | None]:
 def _changed(client, key: bytes, value: SetValue) -> None:
     """After an in-place change: delete the key if the set is now empty, else touch it."""
     if value:
-        client.db.touch(key)
+        client.db.changed(key)
     else:
         client.db.delete(key)
 
@@ -124,13 +124,14 @@ def sadd(client, args):
     key, members = args["key"], args["member"]
     value = _write(client, key)
     max_intset = _max_intset_entries(client.server.config)
-    if value is None:
+    created = value is None
+    if created:
         # Redis creates an intset if the first member is an integer, a hashtable otherwise.
         value = SetValue(intset=is_int(members[0]))
-        client.db.set(key, value, keep_ttl=True)
+        client.db.set(key, value, keep_ttl=True)  # counts one change
     added = sum(value.add_member(member, max_intset) for member in members)
     if added:
-        client.db.touch(key)
+        client.db.changed(key, added - created)  # Redis counts each member added
     return added
 
 
@@ -187,7 +188,7 @@ def smove(client, args):
         destination = SetValue(intset=is_int(member))
         client.db.set(destination_key, destination)
     if destination.add_member(member, _max_intset_entries(client.server.config)):
-        client.db.touch(destination_key)
+        client.db.changed(destination_key)
     return 1
 
 
@@ -243,7 +244,7 @@ def spop(client, args):
     if len(value) * 5 <= count:
         # Redis rebuilds the set from the few members left, which may make it an intset again.
         value.intset = _new_set(value, _max_intset_entries(client.server.config)).intset
-    client.db.touch(key)
+    client.db.changed(key)
     return RespSet(popped)
 
 

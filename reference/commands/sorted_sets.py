@@ -52,7 +52,7 @@ def _changed(client, key: bytes, zset: ZSet) -> None:
     if not zset:
         client.db.delete(key)
     else:
-        client.db.touch(key)
+        client.db.changed(key)
 
 
 def _store(client, key: bytes, pairs) -> int:
@@ -128,9 +128,8 @@ def _add(client, key: bytes, pairs, nx=False, xx=False, gt=False, lt=False, incr
             updated += 1
     if added or updated:
         if created:
-            client.db.set(key, zset)
-        else:
-            client.db.touch(key)
+            client.db.set(key, zset)  # counts one change
+        client.db.changed(key, added + updated - created)  # Redis counts each member added or moved
     if incr:
         return zset[pairs[0][1]] if processed else None
     return added + updated if ch else added

@@ -67,6 +67,12 @@ def _expiry_ms(client, command: str, option: str, amount) -> int:
 
 # --- SET and its variants --------------------------------------------------------------
 
+def _propagate_set_pxat(client, key: bytes, value: bytes, expire_at: int) -> None:
+    """A SET with an expiry reaches the AOF (and replicas) as SET key value PXAT ms, as Redis
+    writes it: a relative time would mean something else when the file is read."""
+    client.propagate_as = [[b"SET", key, bytes(value), b"PXAT", b"%d" % expire_at]]
+
+
 def _set(client, key: bytes, value: bytes, *, nx=False, xx=False, get=False,
          expire_at: int | None = None, keep_ttl=False):
     """What SET does with its options; returns (done, the old value if `get`)."""
@@ -92,6 +98,8 @@ def set_(client, args):
     done, old = _set(client, args["key"], args["value"], nx=args.get("condition") == "nx",
                      xx=args.get("condition") == "xx", get=get, expire_at=expire_at,
                      keep_ttl=option == "keepttl")
+    if done and expire_at is not None:
+        _propagate_set_pxat(client, args["key"], args["value"], expire_at)
     if get:
         return old
     return OK if done else None
@@ -107,6 +115,7 @@ def setnx(client, args):
 def setex(client, args):
     expire_at = _expiry_ms(client, "setex", "seconds", args["seconds"])
     _set(client, args["key"], args["value"], expire_at=expire_at)
+    _propagate_set_pxat(client, args["key"], args["value"], expire_at)
     return OK
 
 
@@ -114,6 +123,7 @@ def setex(client, args):
 def psetex(client, args):
     expire_at = _expiry_ms(client, "psetex", "milliseconds", args["milliseconds"])
     _set(client, args["key"], args["value"], expire_at=expire_at)
+    _propagate_set_pxat(client, args["key"], args["value"], expire_at)
     return OK
 
 
@@ -175,6 +185,8 @@ def getdel(client, args):
     value = _string(client.db.lookup_read(args["key"]))
     if value is not None:
         client.db.delete(args["key"])
+        client.propagate_as = [[b"UNLINK" if client.server.config["lazyfree-lazy-user-del"]
+                                else b"DEL", args["key"]]]
     return value
 
 
@@ -185,13 +197,19 @@ def getex(client, args):
     if value is None:
         return None            # even when the expiry given is malformed
     option = args.get("expiration")
+    client.propagate_as = []   # GETEX itself is never written to the AOF, only what it did
     if option in EXPIRY_UNITS:
         when = _expiry_ms(client, "getex", option, args[option])
         if not EXPIRY_UNITS[option][1] and when <= db.clock.ms:
             db.delete(key)     # an absolute time already past deletes the key now
+            client.propagate_as = [[b"UNLINK" if client.server.config["lazyfree-lazy-expire"]
+                                    else b"DEL", key]]
         else:
             db.set_expire(key, when)
+            client.propagate_as = [[b"PEXPIREAT", key, b"%d" % when]]
     elif option == "persist":
+        if db.expires.get(key) is not None:
+            client.propagate_as = [[b"PERSIST", key]]
         db.persist(key)
     return value
 
@@ -331,6 +349,8 @@ def incrbyfloat(client, args):
         raise CommandError("ERR increment would produce NaN or Infinity")
     text = longdouble.format_human(total)
     _store_number(db, key, value, text)
+    # Written as the value it produced: a float sum could round otherwise when replayed.
+    client.propagate_as = [[b"SET", key, text if isinstance(text, bytes) else text.encode(), b"KEEPTTL"]]
     return text
 
 

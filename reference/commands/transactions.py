@@ -54,6 +54,8 @@ def exec_(client, args):
         return NULL_ARRAY
     server = client.server
     replies = []
+    effects = server.keyspace.effects
+    first_effect = len(effects)
     client.in_exec = True  # blocking commands answer at once instead of waiting
     try:
         for argv in queued:
@@ -61,7 +63,17 @@ def exec_(client, args):
             replies.append(run_queued(server, client, command, argv))
     finally:
         client.in_exec = False
+        wrap_in_multi(effects, first_effect)
     return replies
+
+
+def wrap_in_multi(effects: list, first: int) -> None:
+    """What the transaction changed reaches the AOF (and replicas) as one MULTI ... EXEC, as
+    Redis 7.0 propagates it: only when there is more than one change (one is atomic anyway),
+    MULTI in the first change's database and EXEC in the last one's (no extra SELECT)."""
+    if len(effects) - first > 1:
+        effects.insert(first, (effects[first][0], [b"MULTI"]))
+        effects.append((effects[-1][0], [b"EXEC"]))
 
 
 def run_queued(server, client, command, argv):

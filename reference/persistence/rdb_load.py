@@ -25,7 +25,7 @@ from reference.persistence import intset, listpack, lzf, ziplist
 from reference.persistence import rdb as R
 from reference.persistence.crc64 import crc64
 
-DEFAULTS = {"hash-max-listpack-entries": 128, "hash-max-listpack-value": 64,
+DEFAULTS = {"hash-max-listpack-entries": 512, "hash-max-listpack-value": 64,
             "set-max-intset-entries": 512, "zset-max-listpack-entries": 128,
             "zset-max-listpack-value": 64, "rdbchecksum": True, "databases": 16}
 

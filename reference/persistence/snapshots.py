@@ -12,8 +12,8 @@ is reached (more than N seconds since the last successful save and at least M ch
 and for a BGSAVE that was scheduled (asked inside a transaction). After a failed background save
 it waits RETRY_DELAY seconds before trying again, as Redis does.
 
-`dirty` counts the changes since the last successful save (INFO rdb_changes_since_last_save);
-the server adds to it after each write command (see Server.run_command).
+`dirty` counts the changes since the last successful save (INFO rdb_changes_since_last_save):
+the keyspace's own change counter (Keyspace.dirty) less its value at that save.
 """
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ class Snapshots:
 
     def __init__(self, server):
         self.server = server
-        self.dirty = 0                 # changes since the last successful save
-        self.dirty_at_fork = 0         # `dirty` when the running child forked
+        self.saved_at = server.keyspace.dirty  # Keyspace.dirty at the last successful save
+        self.forked_at = 0                     # Keyspace.dirty when the running child forked
         self.lastsave = int(time.time())  # unix time of the last successful save (LASTSAVE)
         self.last_bgsave_ok = True
         self.last_bgsave_try = 0       # unix time of the last fork
@@ -51,6 +51,15 @@ class Snapshots:
         self.scheduled = False         # a BGSAVE to start as soon as possible
 
     # --- what the commands and INFO ask --------------------------------------------------
+
+    @property
+    def dirty(self) -> int:
+        """Changes since the last successful save."""
+        return self.server.keyspace.dirty - self.saved_at
+
+    def forget_changes(self) -> None:
+        """What was just loaded from disk is not a change to save."""
+        self.saved_at = self.server.keyspace.dirty
 
     @property
     def in_progress(self) -> bool:
@@ -93,7 +102,7 @@ class Snapshots:
         self.saves += 1
         if not self._write():
             return False
-        self.dirty = 0
+        self.saved_at = self.server.keyspace.dirty
         self.lastsave = int(time.time())
         self.last_bgsave_ok = True
         return True
@@ -103,7 +112,7 @@ class Snapshots:
         if self.in_progress:
             return False
         self.saves += 1
-        self.dirty_at_fork = self.dirty
+        self.forked_at = self.server.keyspace.dirty
         self.last_bgsave_try = int(time.time())
         started = time.perf_counter()
         try:
@@ -150,7 +159,7 @@ class Snapshots:
         log = self.server.log
         if not by_signal and exit_code == 0:
             log("Background saving terminated with success")
-            self.dirty -= self.dirty_at_fork  # changes made while it saved remain to be saved
+            self.saved_at = self.forked_at  # changes made while it saved remain to be saved
             self.lastsave = int(time.time())
             self.last_bgsave_ok = True
         elif not by_signal:
@@ -200,28 +209,3 @@ class Snapshots:
 
 
 # --- counting changes ------------------------------------------------------------------------
-# Redis counts "changes" (server.dirty) inside each command: per key for key-level commands, per
-# element for most container commands, nothing when the command changed nothing. Until the
-# keyspace and the handlers count their own changes, the server estimates them from a write
-# command's reply: exact for the commands below and for single-key writes, an undercount for
-# container commands writing several elements (LPUSH l a b c counts 1, Redis 3).
-
-# Commands whose integer reply is the number of changes Redis counts.
-COUNTED_BY_REPLY = frozenset({
-    "del", "unlink", "expire", "pexpire", "expireat", "pexpireat", "persist", "setnx",
-    "renamenx", "move", "copy", "sadd", "srem", "smove", "hdel", "hsetnx", "zrem",
-    "zremrangebyscore", "zremrangebyrank", "zremrangebylex", "lrem",
-})
-
-
-def changes_made(name: str, argv: list[bytes], reply) -> int:
-    """How many changes a write command that did not fail made, as Redis counts them."""
-    if name == "mset":
-        return (len(argv) - 1) // 2
-    if name == "msetnx":
-        return (len(argv) - 1) // 2 if reply == 1 else 0
-    if name in COUNTED_BY_REPLY and isinstance(reply, int):
-        return reply
-    if reply is None or reply == []:
-        return 0  # a null or empty reply: nothing was written (SET NX refused, LPOP of nothing)
-    return 1

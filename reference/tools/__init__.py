@@ -20,6 +20,7 @@ import base64
 import math
 import mmap
 import os
+import re
 import struct
 import sys
 import time
@@ -28,11 +29,12 @@ from dataclasses import dataclass
 
 # The value types register with the keyspace (TYPE, OBJECT ENCODING, the RDB writer's type
 # lookup) where their commands are defined; the reader imports the others itself.
-import reference.commands.sorted_sets  # noqa: F401
+import reference.commands.sorted_sets
 import reference.commands.strings  # noqa: F401
+from reference.config import Config
 from reference.persistence import rdb as R
 from reference.persistence.crc64 import crc64
-from reference.persistence.rdb_load import Reader, RDBLoadError, read_value
+from reference.persistence.rdb_load import RDBLoadError, Reader, read_value
 
 # The object types of RDB version 10 as redis-check-rdb names them; the value is what TYPE says.
 RDB_TYPES = {
@@ -114,16 +116,21 @@ def mapped(path: str):
 class RDBScanner:
     """Iterate over an RDB file's items (Aux, SelectDB, KeyEntry) in file order.
 
-    Afterwards (or after an RDBFileError) the counters hold what redis-check-rdb reports:
+    An empty collection is an error unless allow_empty (then its KeyEntry has value None).
+    Values get the encoding a server with `config` (default: the default configuration) would
+    give them on loading. Afterwards (or after an RDBFileError) the counters hold what redis-check-rdb reports:
     keys_read (counted once the key name is read), expires, already_expired (expiry before
     now_ms); version; checksum: "ok", "disabled" (stored as zero) or None (versions < 5 have
     none); trailing: bytes after the checksum, which Redis ignores."""
 
-    def __init__(self, data, now_ms: int | None = None, progress=None, config=None):
+    def __init__(self, data, now_ms: int | None = None, progress=None, config=None,
+                 allow_empty: bool = False):
         self.data = data
+        self.allow_empty = allow_empty
         self.now_ms = int(time.time() * 1000) if now_ms is None else now_ms
         self.progress = progress
-        self.config = config
+        # Encoding thresholds (hash-max-listpack-entries, ...): a default-configured server's.
+        self.config = config if config is not None else Config.from_argv([])
         self.version = 0
         self.keys_read = self.expires = self.already_expired = 0
         self.checksum: str | None = None
@@ -152,8 +159,9 @@ class RDBScanner:
         reader.pos = 9
         if data[:5] != b"REDIS":
             raise self._error("Wrong signature trying to load DB from file")
-        text = bytes(data[5:9])
-        self.version = int(text) if text.isdigit() else 0
+        # The version is read as C's atoi reads it: the leading digits, 0 if there are none.
+        digits = re.match(rb"[0-9]*", bytes(data[5:9])).group()
+        self.version = int(digits) if digits else 0
         if not 1 <= self.version <= R.RDB_VERSION:
             raise self._error(f"Can't handle RDB format version {self.version}")
         crc, crc_done = 0, 0
@@ -218,6 +226,9 @@ class RDBScanner:
             if kind in UNSUPPORTED_TYPES:
                 raise self._error(f"{type_label(kind)} values are not supported by the reference")
             value = read_value(reader, kind, self.config)
+            if value is None and not self.allow_empty:
+                # Loading skips an empty collection; redis-check-rdb (deep sanitization) rejects it.
+                raise self._error("Empty key: a collection without elements")
             if expire_at is not None:
                 self.expires += 1
                 if expire_at < self.now_ms:
@@ -329,7 +340,7 @@ def convert_rdb(source: str, target: str, compress: bool = True, checksum: bool 
     from reference.persistence.rdb import save_rdb
 
     with mapped(source) as data:
-        scanner = RDBScanner(data, progress=progress)
+        scanner = RDBScanner(data, progress=progress, allow_empty=True)
         keyspace = read_keyspace(scanner)
     directory, filename = os.path.split(os.path.abspath(target))
     config = {"rdbcompression": compress, "list-max-listpack-size": -2}

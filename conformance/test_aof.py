@@ -1,0 +1,328 @@
+"""The append-only file as Redis 7.0 keeps it: a directory (appenddirname) with a manifest, a base
+file and incr files. The target started with --appendonly yes keeps its data over a restart,
+lays the files out as Redis does, rewrites them on BGREWRITEAOF, writes relative expiries as
+absolute times, and its files are accepted by redis-check-aof and loaded by a real redis-server
+(and the other way round). Cut-short and broken files stop or shorten the start-up as Redis does.
+Each test starts its own servers (with --server redis-server both sides are real Redis)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from conformance.targets import ServerLauncher, ServerLaunchError
+
+pytestmark = pytest.mark.launches
+
+MANIFEST = "appendonly.aof.manifest"
+
+
+@pytest.fixture
+def real_redis():
+    launcher = ServerLauncher("redis-server")
+    yield launcher
+    launcher.stop_all()
+
+
+def aof_dir(server) -> str:
+    return os.path.join(server.dir, "appendonlydir")
+
+
+def read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def info_field(c, name: str) -> str:
+    for line in c.call("INFO", "persistence").decode().splitlines():
+        if line.startswith(name + ":"):
+            return line.split(":", 1)[1]
+    raise AssertionError(f"no {name} in INFO persistence")
+
+
+def wait_rewrite_done(c) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if info_field(c, "aof_rewrite_in_progress") == "0" and info_field(c, "aof_rewrite_scheduled") == "0":
+            return
+        time.sleep(0.05)
+    raise AssertionError("the AOF rewrite did not finish")
+
+
+def fill(c) -> None:
+    c.call("SET", "s", "hello")
+    c.call("SET", "n", "12345")
+    c.call("SET", "ttl", "v", "EX", "1000")
+    c.call("RPUSH", "l", "a", "b", "c")
+    c.call("HSET", "h", "f", "v", "g", "1")
+    c.call("SADD", "set", "x", "1", "2")
+    c.call("ZADD", "z", "1.5", "a", "-2", "b")
+    c.call("INCRBYFLOAT", "f", "1.1")
+    c.call("SELECT", "3")
+    c.call("SET", "db3", "three")
+    c.call("SELECT", "0")
+
+
+def snapshot(c) -> dict:
+    """Every key of dbs 0 and 3: type, contents, and whether it has a TTL."""
+    result = {}
+    for db in (0, 3):
+        c.call("SELECT", str(db))
+        for key in c.call("KEYS", "*"):
+            kind = c.call("TYPE", key)
+            kind = kind.decode() if isinstance(kind, bytes) else str(kind)
+            contents = {
+                "string": lambda: c.call("GET", key),
+                "list": lambda: c.call("LRANGE", key, "0", "-1"),
+                "hash": lambda: sorted(c.call("HGETALL", key)),
+                "set": lambda: sorted(c.call("SMEMBERS", key)),
+                "zset": lambda: c.call("ZRANGE", key, "0", "-1", "WITHSCORES"),
+            }[kind]()
+            result[(db, key)] = (kind, contents, c.call("PTTL", key) > 0)
+    c.call("SELECT", "0")
+    return result
+
+
+def check_aof(server) -> subprocess.CompletedProcess:
+    return subprocess.run(["redis-check-aof", os.path.join(aof_dir(server), MANIFEST)],
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_data_survives_a_restart(launcher):
+    server = launcher.start(appendonly="yes")
+    with server.client() as c:
+        fill(c)
+        before = snapshot(c)
+    server.restart()
+    with server.client() as c:
+        assert snapshot(c) == before
+        assert info_field(c, "aof_enabled") == "1"
+
+
+def test_layout_and_manifest(launcher):
+    server = launcher.start(appendonly="yes")
+    with server.client() as c:
+        c.call("SET", "k", "v")
+    assert sorted(os.listdir(aof_dir(server))) == [
+        "appendonly.aof.1.base.rdb", "appendonly.aof.1.incr.aof", MANIFEST]
+    assert read(os.path.join(aof_dir(server), MANIFEST)) == (
+        b"file appendonly.aof.1.base.rdb seq 1 type b\n"
+        b"file appendonly.aof.1.incr.aof seq 1 type i\n")
+    assert read(os.path.join(aof_dir(server), "appendonly.aof.1.base.rdb")).startswith(b"REDIS0010")
+    # Written before the reply: the incr file already holds the command, after a SELECT.
+    assert read(os.path.join(aof_dir(server), "appendonly.aof.1.incr.aof")) == (
+        b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n")
+
+
+def test_relative_expiries_are_written_as_absolute_times(launcher):
+    server = launcher.start(appendonly="yes")
+    with server.client() as c:
+        c.call("SET", "a", "1", "EX", "100")
+        c.call("SET", "b", "1")
+        c.call("EXPIRE", "b", "100")
+        c.call("PEXPIRE", "b", "200000", "GT")
+        c.call("SETEX", "c", "100", "v")
+        c.call("SET", "d", "1")
+        c.call("EXPIRE", "d", "-1")       # in the past: deleted, written as DEL
+        c.call("GETDEL", "a")
+        c.call("SET", "e", "1")
+        c.call("GETEX", "e")               # no option: nothing written
+        c.call("GETEX", "e", "PX", "5000")
+        c.call("INCRBYFLOAT", "f", "0.5")
+    text = read(os.path.join(aof_dir(server), "appendonly.aof.1.incr.aof"))
+    commands = []
+    for chunk in text.split(b"*")[1:]:
+        parts = chunk.split(b"\r\n")
+        commands.append([parts[i] for i in range(2, len(parts) - 1, 2)])
+    names = [(command[0].upper(), command[1] if len(command) > 1 else None) for command in commands]
+    assert names == [(b"SELECT", b"0"), (b"SET", b"a"), (b"SET", b"b"), (b"PEXPIREAT", b"b"),
+                     (b"PEXPIREAT", b"b"), (b"SET", b"c"), (b"SET", b"d"), (b"DEL", b"d"),
+                     (b"DEL", b"a"), (b"SET", b"e"), (b"PEXPIREAT", b"e"), (b"SET", b"f")]
+    now_ms = time.time() * 1000
+    set_a = commands[1]
+    assert [set_a[0].upper(), set_a[1], set_a[2], set_a[3].upper()] == [b"SET", b"a", b"1", b"PXAT"]
+    assert abs(int(set_a[4]) - (now_ms + 100_000)) < 10_000
+    assert abs(int(commands[3][2]) - (now_ms + 100_000)) < 10_000
+    assert commands[4][3:] == [b"GT"]
+    setex = commands[5]
+    assert [setex[0].upper(), setex[1], setex[2], setex[3].upper()] == [b"SET", b"c", b"v", b"PXAT"]
+    assert commands[11] == [b"SET", b"f", b"0.5", b"KEEPTTL"]
+
+
+def test_bgrewriteaof_makes_a_new_base_and_incr(launcher):
+    server = launcher.start(appendonly="yes")
+    with server.client() as c:
+        fill(c)
+        before = snapshot(c)
+        assert c.call("BGREWRITEAOF") == "Background append only file rewriting started"
+        wait_rewrite_done(c)
+        assert info_field(c, "aof_last_bgrewrite_status") == "ok"
+        c.call("SET", "after", "rewrite")
+        before[(0, b"after")] = ("string", b"rewrite", False)
+    assert sorted(os.listdir(aof_dir(server))) == [
+        "appendonly.aof.2.base.rdb", "appendonly.aof.2.incr.aof", MANIFEST]
+    assert read(os.path.join(aof_dir(server), MANIFEST)) == (
+        b"file appendonly.aof.2.base.rdb seq 2 type b\n"
+        b"file appendonly.aof.2.incr.aof seq 2 type i\n")
+    result = check_aof(server)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "All AOF files and manifest are valid" in result.stdout
+    server.restart()
+    with server.client() as c:
+        assert snapshot(c) == before
+
+
+def test_base_as_commands_without_rdb_preamble(launcher):
+    server = launcher.start(appendonly="yes", aof_use_rdb_preamble="no")
+    with server.client() as c:
+        fill(c)
+        before = snapshot(c)
+        c.call("BGREWRITEAOF")
+        wait_rewrite_done(c)
+    base = read(os.path.join(aof_dir(server), "appendonly.aof.2.base.aof"))
+    assert base.startswith(b"*2\r\n$6\r\nSELECT\r\n")
+    result = check_aof(server)
+    assert result.returncode == 0, result.stdout + result.stderr
+    server.restart()
+    with server.client() as c:
+        assert snapshot(c) == before
+
+
+def test_redis_check_aof_accepts_the_files(launcher):
+    server = launcher.start(appendonly="yes")
+    with server.client() as c:
+        fill(c)
+    result = check_aof(server)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "All AOF files and manifest are valid" in result.stdout
+
+
+def test_config_set_appendonly_at_runtime(launcher):
+    server = launcher.start()
+    with server.client() as c:
+        fill(c)
+        before = snapshot(c)
+        assert not os.path.exists(aof_dir(server))
+        assert c.call("CONFIG", "SET", "appendonly", "yes") == "OK"
+        wait_rewrite_done(c)
+        assert info_field(c, "aof_enabled") == "1"
+        c.call("SET", "later", "x")
+        before[(0, b"later")] = ("string", b"x", False)
+    assert sorted(os.listdir(aof_dir(server))) == [
+        "appendonly.aof.1.base.rdb", "appendonly.aof.1.incr.aof", MANIFEST]
+    assert b"later" in read(os.path.join(aof_dir(server), "appendonly.aof.1.incr.aof"))
+    with server.client() as c:
+        assert c.call("CONFIG", "SET", "appendonly", "no") == "OK"
+        assert info_field(c, "aof_enabled") == "0"
+        c.call("SET", "not-logged", "x")
+    assert b"not-logged" not in read(os.path.join(aof_dir(server), "appendonly.aof.1.incr.aof"))
+    server.options["appendonly"] = "yes"
+    server.restart()
+    with server.client() as c:
+        assert snapshot(c) == before
+
+
+def test_real_redis_loads_the_targets_files(launcher, real_redis, tmp_path):
+    server = launcher.start(appendonly="yes")
+    with server.client() as c:
+        fill(c)
+        c.call("BGREWRITEAOF")
+        wait_rewrite_done(c)
+        c.call("RPUSH", "l", "after-rewrite")
+        before = snapshot(c)
+    server.stop()
+    shutil.copytree(aof_dir(server), tmp_path / "appendonlydir")
+    real = real_redis.start(dir=str(tmp_path), appendonly="yes")
+    with real.client() as c:
+        assert snapshot(c) == before
+
+
+def test_target_loads_real_redis_files(launcher, real_redis, tmp_path):
+    real = real_redis.start(appendonly="yes")
+    with real.client() as c:
+        fill(c)
+        c.call("BGREWRITEAOF")
+        wait_rewrite_done(c)
+        c.call("SADD", "set", "after-rewrite")
+        c.call("EXPIRE", "s", "500")
+        before = snapshot(c)
+    real.stop()
+    shutil.copytree(aof_dir(real), tmp_path / "appendonlydir")
+    server = launcher.start(dir=str(tmp_path), appendonly="yes")
+    with server.client() as c:
+        assert snapshot(c) == before
+
+
+def _cut_short(launcher, tmp_path):
+    """A stopped server's dir whose incr file ends in the middle of a command."""
+    server = launcher.start(dir=str(tmp_path), appendonly="yes")
+    with server.client() as c:
+        c.call("SET", "kept", "1")
+    server.stop()
+    incr = os.path.join(aof_dir(server), "appendonly.aof.1.incr.aof")
+    complete = os.path.getsize(incr)
+    with open(incr, "ab") as f:
+        f.write(b"*3\r\n$3\r\nSET\r\n$4\r\nlost\r\n$1")
+    return incr, complete
+
+
+def test_truncated_aof_loads_its_prefix_when_allowed(launcher, tmp_path):
+    incr, complete = _cut_short(launcher, tmp_path)
+    server = launcher.start(dir=str(tmp_path), appendonly="yes", aof_load_truncated="yes")
+    with server.client() as c:
+        assert c.call("GET", "kept") == b"1"
+        assert c.call("EXISTS", "lost") == 0
+    assert os.path.getsize(incr) == complete
+    log = server.log_tail(60)
+    assert "!!! Warning: short read while loading the AOF file appendonly.aof.1.incr.aof!!!" in log
+    assert f"!!! Truncating the AOF appendonly.aof.1.incr.aof at offset {complete} !!!" in log
+    assert "AOF appendonly.aof.1.incr.aof loaded anyway because aof-load-truncated is enabled" in log
+
+
+def test_truncated_aof_stops_the_start_when_not_allowed(launcher, tmp_path):
+    _cut_short(launcher, tmp_path)
+    with pytest.raises(ServerLaunchError) as failure:
+        launcher.start(dir=str(tmp_path), appendonly="yes", aof_load_truncated="no")
+    assert "exited with status 1" in str(failure.value)
+    assert "Unexpected end of file reading the append only file appendonly.aof.1.incr.aof" in str(failure.value)
+
+
+def test_manifest_naming_a_missing_file_stops_the_start(launcher, tmp_path):
+    server = launcher.start(dir=str(tmp_path), appendonly="yes")
+    server.stop()
+    os.unlink(os.path.join(aof_dir(server), "appendonly.aof.1.incr.aof"))
+    with pytest.raises(ServerLaunchError) as failure:
+        launcher.start(dir=str(tmp_path), appendonly="yes")
+    assert "exited with status 1" in str(failure.value)
+    assert ("Unable to obtain the AOF file appendonly.aof.1.incr.aof length. stat: "
+            "No such file or directory") in str(failure.value)
+
+
+def test_bad_manifest_stops_the_start(launcher, tmp_path):
+    server = launcher.start(dir=str(tmp_path), appendonly="yes")
+    server.stop()
+    with open(os.path.join(aof_dir(server), MANIFEST), "ab") as f:
+        f.write(b"file appendonly.aof.1.incr.aof seq 1 type x\n")
+    with pytest.raises(ServerLaunchError) as failure:
+        launcher.start(dir=str(tmp_path), appendonly="yes")
+    assert "Unknown AOF file type" in str(failure.value)
+
+
+def test_transactions_are_written_between_multi_and_exec(launcher):
+    server = launcher.start(appendonly="yes")
+    with server.client() as c:
+        c.call("MULTI")
+        c.call("SET", "a", "1")
+        c.call("GET", "a")
+        c.call("INCR", "a")
+        c.call("EXEC")
+        c.call("MULTI")
+        c.call("SET", "single", "1")  # one change alone is not wrapped
+        c.call("EXEC")
+    text = read(os.path.join(aof_dir(server), "appendonly.aof.1.incr.aof"))
+    assert text == (b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*1\r\n$5\r\nMULTI\r\n"
+                    b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$4\r\nINCR\r\n$1\r\na\r\n"
+                    b"*1\r\n$4\r\nEXEC\r\n*3\r\n$3\r\nSET\r\n$6\r\nsingle\r\n$1\r\n1\r\n")

@@ -1,0 +1,956 @@
+"""The append-only file as Redis 7.0 keeps it: a directory of files named by a manifest.
+
+Layout (in `dir`): the directory `appenddirname` holds
+  - the BASE file, `<appendfilename>.<seq>.base.rdb` (an RDB image, aof-use-rdb-preamble yes) or
+    `.base.aof` (commands that rebuild the dataset), written by a rewrite;
+  - INCR files, `<appendfilename>.<seq>.incr.aof`: the write commands since, as RESP arrays,
+    with a SELECT whenever the database changes; only the last one is appended to;
+  - the manifest `<appendfilename>.manifest`, one line per file, base first, then history
+    (files a rewrite made obsolete, deleted soon after), then incrs in order:
+        file appendonly.aof.1.base.rdb seq 1 type b
+        file appendonly.aof.1.incr.aof seq 1 type i
+    It is replaced atomically (a temporary file renamed over it).
+
+Writing: the server hands each loop turn's effects (db index, argv) to `record_effects`
+(registered in EFFECT_RECORDERS) before any reply is sent; they are written to the current incr
+file at once, and fsync'ed at once (appendfsync always), about once a second from the cron
+(everysec) or never (no: left to the OS).
+
+Rewriting (BGREWRITEAOF, automatic on growth, or turning appendonly on at run time): the parent
+first starts a new incr file (so writes go on landing somewhere the manifest will keep), then
+forks; the child writes the dataset as it was at the fork to `temp-rewriteaof-bg-<pid>.aof` in
+`dir`; when the cron sees it exit, the parent renames it to the next base name, makes the old
+base and the incr files before the new one history, writes the manifest and deletes history.
+When appendonly is turned on at run time there is no incr file yet: writes made during the
+rewrite go to `temp-<appendfilename>.incr`, renamed into the manifest when the rewrite is done.
+
+Loading (start-up with appendonly yes, instead of the RDB): the base, then each incr file, in
+manifest order. An RDB base is read with the RDB loader; commands are replayed through the
+dispatcher with a client of its own (no reply, no propagation). A file cut short ends the load
+with Redis's messages: with aof-load-truncated yes, if it is the last file, what was read is
+kept and the file is truncated after the last complete command; otherwise the server exits.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import struct
+import time
+
+from reference.persistence import rdb_load
+from reference.persistence.crc64 import crc64
+from reference.persistence.rdb import dump_rdb, encode_string
+from reference.protocol import split_inline_args
+
+MANIFEST_SUFFIX = ".manifest"
+TEMP_PREFIX = "temp-"
+BASE, HISTORY, INCR = "b", "h", "i"
+ITEMS_PER_COMMAND = 64  # elements per RPUSH/SADD/ZADD/HSET when a base is written as commands
+
+OFF, ON, WAIT_REWRITE = "off", "on", "wait_rewrite"
+
+
+# --- the manifest --------------------------------------------------------------------------
+
+class ManifestError(Exception):
+    def __init__(self, reason: str, line_number: int = 0, line: str | None = None):
+        super().__init__(reason)
+        self.reason, self.line_number, self.line = reason, line_number, line
+
+
+class AOFFile:
+    __slots__ = ("name", "seq", "kind")
+
+    def __init__(self, name: str, seq: int, kind: str):
+        self.name, self.seq, self.kind = name, seq, kind
+
+    def line(self) -> str:
+        name = self.name
+        if any(not (33 <= ord(c) < 127) or c in '\\"' for c in name):
+            name = '"' + "".join(c if 32 < ord(c) < 127 and c not in '\\"' else
+                                 {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(
+                                     c, "\\x%02x" % ord(c)) for c in name) + '"'
+        return f"file {name} seq {self.seq} type {self.kind}\n"
+
+
+class Manifest:
+    """Which files make up the AOF: a base (or none), history to delete, incrs in order."""
+
+    def __init__(self):
+        self.base: AOFFile | None = None
+        self.history: list[AOFFile] = []
+        self.incrs: list[AOFFile] = []
+        self.base_seq = 0  # the sequence numbers last used
+        self.incr_seq = 0
+
+    def copy(self) -> Manifest:
+        other = Manifest()
+        other.base = None if self.base is None else AOFFile(self.base.name, self.base.seq, self.base.kind)
+        other.history = [AOFFile(f.name, f.seq, f.kind) for f in self.history]
+        other.incrs = [AOFFile(f.name, f.seq, f.kind) for f in self.incrs]
+        other.base_seq, other.incr_seq = self.base_seq, self.incr_seq
+        return other
+
+    def text(self) -> bytes:
+        files = ([self.base] if self.base else []) + self.history + self.incrs
+        return "".join(f.line() for f in files).encode("latin-1")
+
+    @classmethod
+    def parse(cls, data: bytes) -> Manifest:
+        """Read a manifest as Redis does; ManifestError says what is wrong and where."""
+        manifest = cls()
+        lines = data.split(b"\n")
+        if not data:
+            raise ManifestError("Found an empty AOF manifest")
+        max_seq = 0
+        for number, raw in enumerate(lines[:-1] if data.endswith(b"\n") else lines, start=1):
+            if raw.startswith(b"#"):
+                continue
+            line = raw.strip(b" \t\r\n").decode("latin-1")
+            if not data.endswith(b"\n") and number == len(lines):
+                # Redis reads lines of at most 1024 bytes and wants each to end with a newline.
+                raise ManifestError("The AOF manifest file contains too long line" if len(raw) >= 1024
+                                    else "Invalid AOF manifest file format", number, line)
+            if len(raw) >= 1024:
+                raise ManifestError("The AOF manifest file contains too long line", number)
+            words = split_inline_args(line.encode("latin-1")) if line else None
+            if not words or len(words) < 6 or len(words) % 2:
+                raise ManifestError("Invalid AOF manifest file format", number, line)
+            name, seq, kind = None, 0, ""
+            for key, value in zip(words[0::2], words[1::2]):
+                key = key.lower()
+                if key == b"file":
+                    name = value.decode("latin-1")
+                    if "/" in name:
+                        raise ManifestError("File can't be a path, just a filename", number, line)
+                elif key == b"seq":
+                    seq = _atoll(value)
+                elif key == b"type":
+                    kind = value[:1].decode("latin-1")
+            if not name or not seq or not kind:
+                raise ManifestError("Invalid AOF manifest file format", number, line)
+            entry = AOFFile(name, seq, kind)
+            if kind == BASE:
+                if manifest.base is not None:
+                    raise ManifestError("Found duplicate base file information", number, line)
+                manifest.base, manifest.base_seq = entry, seq
+            elif kind == HISTORY:
+                manifest.history.append(entry)
+            elif kind == INCR:
+                if seq <= max_seq:
+                    raise ManifestError("Found a non-monotonic sequence number", number, line)
+                manifest.incrs.append(entry)
+                manifest.incr_seq = max_seq = seq
+            else:
+                raise ManifestError("Unknown AOF file type", number, line)
+        return manifest
+
+    def new_base(self, prefix: str, rdb: bool) -> str:
+        """Name the next base file; the current one becomes history."""
+        if self.base is not None:
+            self.base.kind = HISTORY
+            self.history.insert(0, self.base)
+        self.base_seq += 1
+        self.base = AOFFile(f"{prefix}.{self.base_seq}.base.{'rdb' if rdb else 'aof'}", self.base_seq, BASE)
+        return self.base.name
+
+    def new_incr(self, prefix: str) -> str:
+        self.incr_seq += 1
+        self.incrs.append(AOFFile(f"{prefix}.{self.incr_seq}.incr.aof", self.incr_seq, INCR))
+        return self.incrs[-1].name
+
+    def incrs_to_history(self, keep_last: bool) -> None:
+        """After a rewrite: the incr files it covers are history (all but the one being written)."""
+        covered = self.incrs[:-1] if keep_last else self.incrs
+        self.incrs = self.incrs[len(covered):]
+        for entry in reversed(covered):
+            entry.kind = HISTORY
+            self.history.insert(0, entry)
+
+
+def _atoll(text: bytes) -> int:
+    digits = b""
+    for i, c in enumerate(text):
+        if chr(c).isdigit() or (i == 0 and c in b"+-"):
+            digits += bytes([c])
+        else:
+            break
+    try:
+        return int(digits)
+    except ValueError:
+        return 0
+
+
+# --- commands as the AOF holds them --------------------------------------------------------
+
+def encode_command(argv) -> bytes:
+    out = [b"*%d\r\n" % len(argv)]
+    for arg in argv:
+        arg = bytes(arg)
+        out.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+    return b"".join(out)
+
+
+def select_command(db: int) -> bytes:
+    return encode_command([b"SELECT", b"%d" % db])
+
+
+def _score(score: float) -> bytes:
+    if score != score:
+        return b"nan"
+    if score in (float("inf"), float("-inf")):
+        return b"inf" if score > 0 else b"-inf"
+    return b"%.17g" % score
+
+
+def dataset_as_commands(keyspace) -> bytes:
+    """The dataset as commands that rebuild it (a base without RDB preamble), as Redis's
+    rewriteAppendOnlyFileRio: per database a SELECT, per key its contents in batches, then its
+    expiry as PEXPIREAT."""
+    from reference.keyspace import type_name
+    out = []
+    for db in keyspace.dbs:
+        keys = list(db.keys())
+        if not keys:
+            continue
+        out.append(select_command(db.id))
+        for key in keys:
+            value = db.data[key]
+            kind = type_name(value)
+            if kind == "string":
+                out.append(encode_command([b"SET", key, value]))
+            elif kind == "list":
+                items = list(value)
+                for i in range(0, len(items), ITEMS_PER_COMMAND):
+                    out.append(encode_command([b"RPUSH", key, *items[i:i + ITEMS_PER_COMMAND]]))
+            elif kind == "set":
+                items = list(value)
+                for i in range(0, len(items), ITEMS_PER_COMMAND):
+                    out.append(encode_command([b"SADD", key, *items[i:i + ITEMS_PER_COMMAND]]))
+            elif kind == "zset":
+                items = [x for score, member in value.order for x in (_score(score), member)]
+                step = 2 * ITEMS_PER_COMMAND
+                for i in range(0, len(items), step):
+                    out.append(encode_command([b"ZADD", key, *items[i:i + step]]))
+            elif kind == "hash":
+                items = [x for pair in value.items() for x in pair]
+                step = 2 * ITEMS_PER_COMMAND
+                for i in range(0, len(items), step):
+                    out.append(encode_command([b"HMSET", key, *items[i:i + step]]))
+            else:
+                raise TypeError(f"no AOF form for {kind}")
+            when = db.expires.get(key)
+            if when is not None:
+                out.append(encode_command([b"PEXPIREAT", key, b"%d" % when]))
+    return b"".join(out)
+
+
+def dataset_as_rdb_preamble(keyspace, config) -> bytes:
+    """The dataset as an RDB image marked as an AOF base (the aux field aof-base 1)."""
+    data = dump_rdb(keyspace, checksum=config["rdbchecksum"], config=config)
+    field = encode_string(b"aof-base")
+    start = data.index(field) + len(field)
+    body = data[:start] + encode_string(b"1") + data[start + len(encode_string(b"0")):-8]
+    return body + struct.pack("<Q", crc64(body) if config["rdbchecksum"] else 0)
+
+
+# --- the server's AOF state ------------------------------------------------------------------
+
+class Truncated(Exception):
+    """The file ended in the middle of a command."""
+
+
+class BadFormat(Exception):
+    pass
+
+
+class LoadFailed(Exception):
+    pass
+
+
+class _LoadingClient:
+    """The client the AOF's commands run as: no connection, replies dropped."""
+
+    def __init__(self, server):
+        self.server = server
+        self.id = 0
+        self.fd = -1
+        self.addr = self.laddr = ""
+        self.name = b""
+        self.protocol = 2
+        self.db_index = 0
+        self.db = server.keyspace[0]
+        self.authenticated = True
+        self.created = self.last_interaction = time.time()
+        self.last_command = "NULL"
+        self.close_after_reply = self.closed = self.writing = False
+        self.kind = "normal"
+        self.channels, self.patterns, self.shard_channels = {}, {}, {}
+        self.transaction = None
+        self.transaction_failed = self.dirty_cas = False
+        self.watched = []
+        self.in_exec = True  # a blocking command answers at once rather than waiting
+        self.blocked = None
+        self.propagate_as = None
+        self.out = []
+
+    def select(self, index: int) -> None:
+        self.db_index = index
+        self.db = self.server.keyspace[index]
+
+    def set_authenticated(self, authenticated: bool) -> None:
+        self.authenticated = authenticated
+
+    def subscription_count(self) -> int:
+        return 0
+
+    def reply(self, value) -> None:
+        pass
+
+    def reply_bytes(self, data: bytes) -> None:
+        pass
+
+
+class AppendOnlyFile:
+    """One server's AOF: state, manifest, the file being appended to, the rewrite child."""
+
+    def __init__(self, server):
+        self.server = server
+        self.state = OFF
+        self.manifest = Manifest()
+        self.fd: int | None = None
+        self.selected_db = -1
+        self.unsynced = False      # written since the last fsync
+        self.last_fsync = time.monotonic()
+        self.incr_size = 0         # bytes in the incr file being appended to
+        self.current_size = 0      # base + incr files (INFO aof_current_size)
+        self.base_size = 0         # the size right after the last rewrite (INFO aof_base_size)
+        self.child_pid: int | None = None
+        self.rewrite_started = -1  # unix time the running rewrite forked
+        self.last_rewrite_seconds = -1
+        self.last_rewrite_ok = True
+        self.last_write_ok = True
+        self.rewrites = 0
+        self.consecutive_failures = 0
+        self.scheduled = False
+        server.config.on_change("appendonly", self._on_appendonly_change)
+
+    # --- paths -----------------------------------------------------------------------------
+
+    @property
+    def dirname(self) -> str:
+        return self.server.config["appenddirname"]
+
+    @property
+    def prefix(self) -> str:
+        return self.server.config["appendfilename"]
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.dirname, name)
+
+    @property
+    def temp_incr_name(self) -> str:
+        return f"{TEMP_PREFIX}{self.prefix}.incr"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.child_pid is not None
+
+    def current_rewrite_seconds(self) -> int:
+        return int(time.time()) - self.rewrite_started if self.in_progress else -1
+
+    def _log(self, message: str, level: str = "notice") -> None:
+        self.server.log(message, level)
+
+    # --- manifest on disk ------------------------------------------------------------------
+
+    def persist_manifest(self, manifest: Manifest) -> bool:
+        name = self.prefix + MANIFEST_SUFFIX
+        temporary = self.path(TEMP_PREFIX + name)
+        try:
+            with open(temporary, "wb") as f:
+                f.write(manifest.text())
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temporary, self.path(name))
+        except OSError as error:
+            self._log(f"Can't persist the AOF manifest file {name}: {error.strerror}", "warning")
+            return False
+        return True
+
+    def _read_manifest(self) -> Manifest:
+        """The manifest on disk (an empty one if there is no directory or no manifest); a bad
+        one ends the process as Redis does."""
+        path = self.path(self.prefix + MANIFEST_SUFFIX)
+        if not os.path.isdir(self.dirname) or not os.path.exists(path):
+            return Manifest()
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as error:
+            self._log(f"Fatal error: can't open the AOF manifest file {path} for reading: "
+                      f"{error.strerror}", "warning")
+            raise SystemExit(1)
+        try:
+            return Manifest.parse(data)
+        except ManifestError as error:
+            self._log("\n*** FATAL AOF MANIFEST FILE ERROR ***\n", "warning")
+            if error.line is not None:
+                self._log(f"Reading the manifest file, at line {error.line_number}\n", "warning")
+                self._log(f">>> '{error.line}'\n", "warning")
+            self._log(f"{error.reason}\n", "warning")
+            raise SystemExit(1)
+
+    def delete_history(self) -> None:
+        if self.server.config["aof-disable-auto-gc"] or not self.manifest.history:
+            return
+        for entry in self.manifest.history:
+            self._log(f"Removing the history file {entry.name} in the background")
+            try:
+                os.unlink(self.path(entry.name))
+            except OSError:
+                pass
+        self.manifest.history = []
+        self.persist_manifest(self.manifest)
+
+    # --- start-up --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start-up with appendonly yes: load the AOF (not the RDB), then open the incr file
+        to append to, creating the directory, a base and an incr file as needed."""
+        self.state = ON
+        self.manifest = self._read_manifest()
+        started = time.monotonic()
+        try:
+            loaded = self.load_files()
+        except LoadFailed:
+            raise SystemExit(1)
+        if loaded:
+            self._log(f"DB loaded from append only file: {time.monotonic() - started:.3f} seconds")
+        self.server.keyspace.effects.clear()  # what loading did is in the files already
+        self.open_on_start()
+        self.delete_history()
+
+    def open_on_start(self) -> None:
+        try:
+            os.makedirs(self.dirname, exist_ok=True)
+        except OSError as error:
+            self._log(f"Can't open or create append-only dir {self.dirname}: {error.strerror}", "warning")
+            raise SystemExit(1)
+        manifest = self.manifest
+        had_incr = bool(manifest.incrs)
+        if manifest.base is None and not manifest.incrs:
+            name = manifest.new_base(self.prefix, self.server.config["aof-use-rdb-preamble"])
+            if not self.write_base(self.path(name), f"temp-rewriteaof-{os.getpid()}.aof"):
+                raise SystemExit(1)
+            self._log(f"Creating AOF base file {name} on server start")
+        name = manifest.incrs[-1].name if manifest.incrs else manifest.new_incr(self.prefix)
+        try:
+            self.fd = os.open(self.path(name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as error:
+            self._log(f"Can't open the append-only file {name}: {error.strerror}", "warning")
+            raise SystemExit(1)
+        if not self.persist_manifest(manifest):
+            raise SystemExit(1)
+        self.incr_size = os.fstat(self.fd).st_size
+        self.current_size = self._files_size()
+        self.base_size = self.current_size
+        verb = "Opening" if had_incr else "Creating"
+        self._log(f"{verb} AOF incr file {name} on server start")
+
+    def _files_size(self) -> int:
+        total = 0
+        for entry in ([self.manifest.base] if self.manifest.base else []) + self.manifest.incrs:
+            try:
+                total += os.stat(self.path(entry.name)).st_size
+            except OSError:
+                pass
+        return total
+
+    # --- loading ---------------------------------------------------------------------------
+
+    def load_files(self) -> bool:
+        """Load base and incr files; False if there is no AOF at all. LoadFailed (logged) ends
+        the start-up."""
+        manifest = self.manifest
+        files = ([manifest.base] if manifest.base else []) + manifest.incrs
+        if not files:
+            return False
+        total = 0
+        for entry in files:
+            try:
+                total += os.stat(self.path(entry.name)).st_size
+            except OSError as error:
+                self._log(f"Unable to obtain the AOF file {entry.name} length. stat: {error.strerror}",
+                          "warning")
+                raise LoadFailed() from None
+        if total == 0:
+            return True  # AOF_EMPTY: nothing to load, still "loaded from append only file"
+        for number, entry in enumerate(files, start=1):
+            last = number == len(files)
+            started = time.monotonic()
+            outcome = self.load_file(entry.name)
+            if outcome == "truncated" and not last:
+                self._log("Fatal error: the truncated file is not the last file", "warning")
+                raise LoadFailed()
+            if outcome in ("ok", "truncated"):
+                what = "base" if entry.kind == BASE else "incr"
+                self._log(f"DB loaded from {what} file {entry.name}: {time.monotonic() - started:.3f} seconds")
+        return True
+
+    def load_file(self, name: str) -> str:
+        """Load one file: "ok", "empty" or "truncated" (its tail was cut off, as
+        aof-load-truncated allows); LoadFailed otherwise."""
+        path = self.path(name)
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError as error:
+            self._log(f"The append log file {name} doesn't exist: {error.strerror}", "warning")
+            raise LoadFailed() from None
+        except OSError as error:
+            self._log(f"Fatal error: can't open the append log file {name} for reading: "
+                      f"{error.strerror}", "warning")
+            raise LoadFailed() from None
+        if not data:
+            return "empty"
+        if data.startswith(b"REDIS"):
+            self._log("Reading RDB base file on AOF loading...")
+            try:
+                rdb_load.load_rdb(self.server.keyspace, path, self.server.config, self.server.log)
+            except rdb_load.RDBLoadError as error:
+                for level, line in error.log_lines:
+                    self._log(line, level)
+                self._log(f"Error reading the RDB base file {name}, AOF loading aborted", "warning")
+                raise LoadFailed() from None
+            return "ok"
+        valid_up_to = self.replay(name, data)
+        if valid_up_to is None:
+            return "ok"
+        if self.server.config["aof-load-truncated"]:
+            self._log(f"!!! Warning: short read while loading the AOF file {name}!!!", "warning")
+            self._log(f"!!! Truncating the AOF {name} at offset {valid_up_to} !!!", "warning")
+            try:
+                os.truncate(path, valid_up_to)
+            except OSError as error:
+                self._log(f"Error truncating the AOF file {name}: {error.strerror}", "warning")
+            else:
+                self._log(f"AOF {name} loaded anyway because aof-load-truncated is enabled", "warning")
+                return "truncated"
+        self._log(f"Unexpected end of file reading the append only file {name}. You can: "
+                  "1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. "
+                  "2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and "
+                  "restart the server.", "warning")
+        raise LoadFailed()
+
+    def replay(self, name: str, data: bytes) -> int | None:
+        """Run the file's commands; None if it ended cleanly, else the offset up to which its
+        commands were complete (the file was cut short). Bad format or an unknown command:
+        LoadFailed (logged)."""
+        from reference.dispatch import lookup, run
+        server = self.server
+        client = _LoadingClient(server)
+        pos = 0
+        valid_up_to = 0
+        valid_before_multi = 0
+        queued: list | None = None  # commands after MULTI, run at EXEC
+
+        def line() -> bytes:
+            nonlocal pos
+            end = data.find(b"\n", pos)
+            if end < 0:
+                raise Truncated()
+            text, pos = data[pos:end + 1], end + 1
+            return text
+
+        def execute(command, argv) -> None:
+            server.keyspace.clock.tick()
+            run(command, client, argv)
+            client.propagate_as = None
+
+        try:
+            while pos < len(data):
+                header = line()
+                if header.startswith(b"#"):
+                    continue  # an annotation (#TS:...)
+                if not header.startswith(b"*"):
+                    raise BadFormat()
+                argc = _atoll(header[1:])
+                if argc < 1:
+                    raise BadFormat()
+                argv = []
+                for _ in range(argc):
+                    if pos >= len(data):
+                        raise Truncated()
+                    size_line = line()
+                    if not size_line.startswith(b"$"):
+                        raise BadFormat()
+                    size = _atoll(size_line[1:])
+                    if pos + size + 2 > len(data):
+                        raise Truncated()
+                    argv.append(data[pos:pos + size])
+                    pos += size + 2
+                command, error = lookup(server.commands, argv)
+                if command is None:
+                    server.log(f"Unknown command '{argv[0].decode('latin-1')}' reading the append "
+                               f"only file {name}", "warning")
+                    raise LoadFailed()
+                if command.name == "multi":
+                    valid_before_multi = valid_up_to
+                    queued = []
+                elif command.name == "exec" and queued is not None:
+                    for queued_command, queued_argv in queued:
+                        execute(queued_command, queued_argv)
+                    queued = None
+                elif error is None:
+                    if queued is not None:
+                        queued.append((command, argv))
+                    else:
+                        execute(command, argv)
+                valid_up_to = pos
+        except Truncated:
+            return valid_up_to
+        except BadFormat:
+            server.log(f"Bad file format reading the append only file {name}: make a backup of your "
+                       f"AOF file, then use ./redis-check-aof --fix <filename.manifest>", "warning")
+            raise LoadFailed() from None
+        if queued is not None:
+            server.log(f"Revert incomplete MULTI/EXEC transaction in AOF file {name}", "warning")
+            return valid_before_multi
+        return None
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def feed(self, effects) -> None:
+        """Append one loop turn's effects (before the replies go out)."""
+        if self.state == OFF or self.fd is None:
+            return
+        out = []
+        for db, argv in effects:
+            if db != self.selected_db:
+                out.append(select_command(db))
+                self.selected_db = db
+            out.append(encode_command(argv))
+        self.write(b"".join(out))
+
+    def write(self, data: bytes) -> None:
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(self.fd, view)
+                view = view[written:]
+        except OSError as error:
+            if self.last_write_ok:
+                self._log(f"Error writing to the AOF file: {error.strerror}", "warning")
+            self.last_write_ok = False
+            return
+        if not self.last_write_ok:
+            self._log("AOF write error looks solved, Redis can write again.", "warning")
+        self.last_write_ok = True
+        self.incr_size += len(data)
+        self.current_size += len(data)
+        self.unsynced = True
+        if self.server.config["appendfsync"] == "always":
+            self.fsync()
+
+    def fsync(self) -> None:
+        if self.fd is None:
+            return
+        try:
+            os.fsync(self.fd)
+        except OSError as error:
+            self._log(f"Fail to fsync the AOF file: {error.strerror}", "warning")
+            return
+        self.unsynced = False
+        self.last_fsync = time.monotonic()
+
+    def close(self) -> None:
+        if self.fd is not None:
+            self.fsync()
+            os.close(self.fd)
+            self.fd = None
+
+    # --- rewriting -------------------------------------------------------------------------
+
+    def write_base(self, final_path: str, temporary: str) -> bool:
+        """Write the dataset to `temporary` (in dir), fsync it, rename it to final_path."""
+        config = self.server.config
+        try:
+            if config["aof-use-rdb-preamble"]:
+                data = dataset_as_rdb_preamble(self.server.keyspace, config)
+            else:
+                data = dataset_as_commands(self.server.keyspace)
+            with open(temporary, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as error:
+            self._log(f"Write error writing append only file on disk: {error.strerror}", "warning")
+            return False
+        try:
+            os.replace(temporary, final_path)
+        except OSError as error:
+            self._log(f"Error moving temp append only file on the final destination: {error.strerror}",
+                      "warning")
+            return False
+        return True
+
+    def open_new_incr(self) -> bool:
+        """Before a rewrite forks: later writes go to a new file (a temporary one while
+        appendonly is being turned on)."""
+        if self.state == OFF:
+            return True
+        if self.state == WAIT_REWRITE:
+            name, manifest = self.temp_incr_name, None
+        else:
+            manifest = self.manifest.copy()
+            name = manifest.new_incr(self.prefix)
+        try:
+            fd = os.open(self.path(name), os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644)
+        except OSError as error:
+            self._log(f"Can't open the append-only file {name}: {error.strerror}", "warning")
+            return False
+        if manifest is not None and not self.persist_manifest(manifest):
+            os.close(fd)
+            return False
+        self._log(f"Creating AOF incr file {name} on background rewrite")
+        self.close()
+        self.fd = fd
+        self.incr_size = 0
+        if manifest is not None:
+            self.manifest = manifest
+        return True
+
+    def rewrite_background(self) -> bool:
+        """Start a rewrite in a forked child; False (and logged) if it cannot start."""
+        if self.in_progress or self.server.snapshots.in_progress:
+            return False
+        try:
+            os.makedirs(self.dirname, exist_ok=True)
+        except OSError as error:
+            self._log(f"Can't open or create append-only dir {self.dirname}: {error.strerror}", "warning")
+            self.last_rewrite_ok = False
+            return False
+        self.selected_db = -1  # the next write starts with a SELECT
+        if not self.open_new_incr():
+            self.last_rewrite_ok = False
+            return False
+        self.rewrites += 1
+        try:
+            pid = os.fork()
+        except OSError as error:
+            self.last_rewrite_ok = False
+            self._log(f"Can't rewrite append only file in background: fork: {error.strerror}", "warning")
+            return False
+        if pid == 0:
+            self._child()  # never returns
+        self._log(f"Background append only file rewriting started by pid {pid}")
+        self.child_pid = pid
+        self.scheduled = False
+        self.rewrite_started = int(time.time())
+        return True
+
+    def _child(self) -> None:
+        signal.set_wakeup_fd(-1)
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
+            signal.signal(signum, signal.SIG_DFL)
+        self.server.log_role = "C"
+        status = 1
+        try:
+            temporary = f"temp-rewriteaof-bg-{os.getpid()}.aof"
+            if self.write_base(temporary, temporary):
+                self._log(f"Successfully created the temporary AOF base file {temporary}")
+                status = 0
+        finally:
+            os._exit(status)
+
+    def _rewrite_done(self, pid: int, exit_code: int, by_signal: int) -> None:
+        temporary = f"temp-rewriteaof-bg-{pid}.aof"
+        if not by_signal and exit_code == 0:
+            self._log("Background AOF rewrite terminated with success")
+            self._install_rewrite(temporary)
+        elif not by_signal:
+            self.last_rewrite_ok = False
+            self.consecutive_failures += 1
+            self._log("Background AOF rewrite terminated with error", "warning")
+        else:
+            if by_signal != signal.SIGUSR1:
+                self.last_rewrite_ok = False
+                self.consecutive_failures += 1
+            self._log(f"Background AOF rewrite terminated by signal {by_signal}", "warning")
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        if self.state == WAIT_REWRITE:  # it failed: try again, writes since are in no file
+            self._drop_temp_incr()
+            self.scheduled = True
+        self.last_rewrite_seconds = int(time.time()) - self.rewrite_started
+        self.rewrite_started = -1
+        self.child_pid = None
+
+    def _install_rewrite(self, temporary: str) -> None:
+        manifest = self.manifest.copy()
+        base_name = manifest.new_base(self.prefix, self.server.config["aof-use-rdb-preamble"])
+        try:
+            os.replace(temporary, self.path(base_name))
+        except OSError as error:
+            self._log(f"Error trying to rename the temporary AOF base file {temporary} into "
+                      f"{self.path(base_name)}: {error.strerror}", "warning")
+            self.last_rewrite_ok = False
+            self.consecutive_failures += 1
+            return
+        self._log(f"Successfully renamed the temporary AOF base file {temporary} into {base_name}")
+        if self.state == WAIT_REWRITE:
+            incr_name = manifest.new_incr(self.prefix)
+            try:
+                os.replace(self.path(self.temp_incr_name), self.path(incr_name))
+            except OSError as error:
+                self._log(f"Error trying to rename the temporary AOF incr file {self.temp_incr_name} "
+                          f"into {incr_name}: {error.strerror}", "warning")
+                _unlink(self.path(base_name))
+                self.last_rewrite_ok = False
+                self.consecutive_failures += 1
+                return
+            self._log(f"Successfully renamed the temporary AOF incr file {self.temp_incr_name} "
+                      f"into {incr_name}")
+        manifest.incrs_to_history(keep_last=self.fd is not None)
+        if not self.persist_manifest(manifest):
+            _unlink(self.path(base_name))
+            self.last_rewrite_ok = False
+            self.consecutive_failures += 1
+            return
+        self.manifest = manifest
+        if self.state != OFF:
+            self.current_size = os.stat(self.path(base_name)).st_size + self.incr_size
+            self.base_size = self.current_size
+        self.delete_history()
+        self.last_rewrite_ok = True
+        self.consecutive_failures = 0
+        self._log("Background AOF rewrite finished successfully")
+        if self.state == WAIT_REWRITE:
+            self.state = ON
+
+    def _drop_temp_incr(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        self._log(f"Removing the temp incr aof file {self.temp_incr_name} in the background")
+        _unlink(self.path(self.temp_incr_name))
+
+    def kill_child(self) -> None:
+        if not self.in_progress:
+            return
+        pid = self.child_pid
+        self._log(f"Killing running AOF rewrite child: {pid}")
+        try:
+            os.kill(pid, signal.SIGUSR1)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        _unlink(f"temp-rewriteaof-bg-{pid}.aof")
+        self.child_pid = None
+        self.rewrite_started = -1
+
+    # --- BGREWRITEAOF, CONFIG SET appendonly -----------------------------------------------
+
+    def turn_on(self) -> bool:
+        self.state = WAIT_REWRITE
+        if self.server.snapshots.in_progress:
+            self.scheduled = True
+            self._log("AOF was enabled but there is already another background operation. An AOF "
+                      "background was scheduled to start when possible.", "warning")
+        else:
+            if self.in_progress:
+                self._log("AOF was enabled but there is already an AOF rewriting in background. "
+                          "Stopping background AOF and starting a rewrite now.", "warning")
+                self.kill_child()
+            if not self.rewrite_background():
+                self.state = OFF
+                self._log("Redis needs to enable the AOF but can't trigger a background AOF rewrite "
+                          "operation. Check the above logs for more info about the error.", "warning")
+                return False
+        self.last_fsync = time.monotonic()
+        if not self.last_write_ok:
+            self._log("AOF reopen, just ignore the last error.", "warning")
+            self.last_write_ok = True
+        return True
+
+    def turn_off(self) -> None:
+        self.close()
+        self.selected_db = -1
+        self.state = OFF
+        self.scheduled = False
+        self.incr_size = 0
+        self.kill_child()
+
+    def _on_appendonly_change(self, config, name) -> None:
+        from reference.config import ConfigApplyError
+        if config["appendonly"] and self.state == OFF:
+            if not self.turn_on():
+                raise ConfigApplyError("Unable to turn on AOF. Check server logs.")
+        elif not config["appendonly"] and self.state != OFF:
+            self.turn_off()
+
+    # --- periodic work and shutdown --------------------------------------------------------
+
+    def cron(self) -> None:
+        if self.in_progress:
+            try:
+                pid, status = os.waitpid(self.child_pid, os.WNOHANG)
+            except ChildProcessError:
+                pid, status = self.child_pid, 1 << 8
+            if pid:
+                if os.WIFSIGNALED(status):
+                    self._rewrite_done(pid, -1, os.WTERMSIG(status))
+                else:
+                    self._rewrite_done(pid, os.WEXITSTATUS(status), 0)
+        busy = self.in_progress or self.server.snapshots.in_progress
+        if not busy and self.scheduled:
+            self.rewrite_background()
+        elif not busy and self.state == ON:
+            self._maybe_rewrite_on_growth()
+        if (self.unsynced and self.server.config["appendfsync"] == "everysec"
+                and time.monotonic() - self.last_fsync >= 1):
+            self.fsync()
+
+    def _maybe_rewrite_on_growth(self) -> None:
+        config = self.server.config
+        percentage = config["auto-aof-rewrite-percentage"]
+        if not percentage or self.current_size <= config["auto-aof-rewrite-min-size"]:
+            return
+        base = self.base_size or 1
+        growth = self.current_size * 100 // base - 100
+        if growth >= percentage:
+            self._log(f"Starting automatic rewriting of AOF on {growth}% growth")
+            self.rewrite_background()
+
+    def shutdown(self) -> None:
+        """Before exiting: stop a rewrite, write and fsync what is pending."""
+        if self.in_progress:
+            self._log("There is a child rewriting the AOF. Killing it!", "warning")
+            self.kill_child()
+        if self.state != OFF and self.fd is not None:
+            self._log("Calling fsync() on the AOF file.")
+            self.close()
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def record_effects(server, effects) -> None:
+    aof = getattr(server, "aof", None)
+    if aof is not None:
+        aof.feed(effects)
+
+
+def attach(server) -> AppendOnlyFile:
+    """Give the server its AOF state and register the writer (Server.__init__ calls this)."""
+    from reference.server import EFFECT_RECORDERS
+    if record_effects not in EFFECT_RECORDERS:
+        EFFECT_RECORDERS.append(record_effects)
+    return AppendOnlyFile(server)
