@@ -326,3 +326,25 @@ def test_transactions_are_written_between_multi_and_exec(launcher):
     assert text == (b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*1\r\n$5\r\nMULTI\r\n"
                     b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$4\r\nINCR\r\n$1\r\na\r\n"
                     b"*1\r\n$4\r\nEXEC\r\n*3\r\n$3\r\nSET\r\n$6\r\nsingle\r\n$1\r\n1\r\n")
+
+
+def test_spop_is_written_as_the_members_it_removed(launcher):
+    """A random pop is written as what it removed, so the file replays to the same set."""
+    server = launcher.start(appendonly="yes")
+    with server.client() as c:
+        c.call("SADD", "s", *range(10))
+        one = c.call("SPOP", "s")
+        some = c.call("SPOP", "s", 3)
+        c.call("SADD", "t", "x", "y")
+        c.call("SPOP", "t", 5)  # all of it: the key goes
+        left = sorted(c.call("SMEMBERS", "s"))
+    text = read(os.path.join(aof_dir(server), "appendonly.aof.1.incr.aof"))
+    srem = lambda member: b"*3\r\n$4\r\nSREM\r\n$1\r\ns\r\n$%d\r\n%b\r\n" % (len(member), member)
+    assert srem(one) in text
+    assert b"*1\r\n$5\r\nMULTI\r\n" + b"".join(srem(m) for m in some) + b"*1\r\n$4\r\nEXEC\r\n" in text
+    assert b"*2\r\n$3\r\nDEL\r\n$1\r\nt\r\n" in text
+    assert b"SPOP" not in text
+    server.restart()
+    with server.client() as c:
+        assert sorted(c.call("SMEMBERS", "s")) == left
+        assert c.call("EXISTS", "t") == 0

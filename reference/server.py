@@ -473,8 +473,11 @@ class Server:
         `client.propagate_as`: a list of argvs, e.g. SET ... EX as SET ... PXAT) as an effect
         for the AOF (and later replicas) in the client's database."""
         effects = self.keyspace.effects
-        for written in (client.propagate_as if client.propagate_as is not None else [argv]):
-            effects.append((client.db_index, written))
+        written = client.propagate_as if client.propagate_as is not None else [argv]
+        if len(written) > 1 and not client.in_exec:  # several changes stay one atomic unit
+            written = [[b"MULTI"], *written, [b"EXEC"]]
+        for command in written:
+            effects.append((client.db_index, command))
 
     def unwatch_all(self, client: Client) -> None:
         """Forget every key the client WATCHes (UNWATCH, EXEC, DISCARD, RESET, disconnect)."""

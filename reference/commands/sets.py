@@ -233,18 +233,21 @@ def spop(client, args):
         member = random.choice(list(value))
         value.discard(member)
         _changed(client, key, value)
+        client.propagate_as = [[b"SREM", key, member]]  # the AOF must not draw again
         return member
     if value is None or count == 0:
         return RespSet()
     if count >= len(value):
         client.db.delete(key)
+        client.propagate_as = [[b"DEL", key]]
         return RespSet(value.ordered())
     popped = random.sample(list(value), count)
     value.difference_update(popped)
     if len(value) * 5 <= count:
         # Redis rebuilds the set from the few members left, which may make it an intset again.
         value.intset = _new_set(value, _max_intset_entries(client.server.config)).intset
-    client.db.changed(key)
+    client.db.changed(key, count)
+    client.propagate_as = [[b"SREM", key, member] for member in popped]  # one SREM each, as Redis
     return RespSet(popped)
 
 
