@@ -97,9 +97,12 @@ def is_port_free(port: int) -> bool:
 
 
 def free_port() -> int:
-    """A port that is free now, and whose cluster bus port is free too."""
+    """A port that is free now, and whose cluster bus port is free too. Drawn from the OS's
+    randomness: Hypothesis re-seeds `random` for every example, so two runs at once would
+    otherwise draw the same ports."""
+    chooser = random.SystemRandom()
     for _ in range(1000):
-        port = random.randrange(*PORT_RANGE)
+        port = chooser.randrange(*PORT_RANGE)
         if is_port_free(port) and is_port_free(port + CLUSTER_BUS_OFFSET):
             return port
     raise ServerLaunchError(f"no free port found in {PORT_RANGE}")
