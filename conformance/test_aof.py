@@ -348,3 +348,23 @@ def test_spop_is_written_as_the_members_it_removed(launcher):
     with server.client() as c:
         assert sorted(c.call("SMEMBERS", "s")) == left
         assert c.call("EXISTS", "t") == 0
+
+
+def test_restore_with_a_relative_ttl_is_written_with_absttl(launcher):
+    server = launcher.start(appendonly="yes")
+    with server.client() as c:
+        c.call("SET", "src", "value")
+        payload = c.call("DUMP", "src")
+        c.call("RESTORE", "dst", 100000, payload)
+        c.call("RESTORE", "gone", 0, payload)
+        c.call("RESTORE", "gone", 1, payload, "REPLACE", "ABSTTL")  # in the past: DEL
+        deadline = c.call("PEXPIRETIME", "dst")
+    text = read(os.path.join(aof_dir(server), "appendonly.aof.1.incr.aof"))
+    written = b"*5\r\n$7\r\nRESTORE\r\n$3\r\ndst\r\n$%d\r\n%d\r\n$%d\r\n%b\r\n$6\r\nABSTTL\r\n" % (
+        len(str(deadline)), deadline, len(payload), payload)
+    assert written in text
+    assert b"*2\r\n$3\r\nDEL\r\n$4\r\ngone\r\n" in text
+    server.restart()
+    with server.client() as c:
+        assert c.call("PEXPIRETIME", "dst") == deadline
+        assert c.call("EXISTS", "gone") == 0

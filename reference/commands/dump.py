@@ -26,6 +26,17 @@ def dump(client, args):
     return dump_payload(value, client.server.config)
 
 
+def _restore_absolute(args, key: bytes, when_ms: int, payload: bytes) -> list[bytes]:
+    argv = [b"RESTORE", key, b"%d" % when_ms, payload]
+    if args.get("replace"):
+        argv.append(b"REPLACE")
+    if "seconds" in args:
+        argv += [b"IDLETIME", b"%d" % args["seconds"]]
+    if "frequency" in args:
+        argv += [b"FREQ", b"%d" % args["frequency"]]
+    return argv + [b"ABSTTL"]
+
+
 @handler("restore", raw=("ttl",))
 def restore(client, args):
     db = client.db
@@ -50,15 +61,19 @@ def restore(client, args):
     except RDBLoadError:
         raise CommandError("ERR Bad data format") from None
     now = db.clock.ms
-    if ttl and not args.get("absttl"):
+    relative = ttl and not args.get("absttl")
+    if relative:
         ttl += now
     if replace:
         db.delete(key)
     if ttl and ttl <= now:  # already expired: nothing is created (a replaced key is gone)
+        client.propagate_as = [[b"DEL", key]]
         return OK
     db.set(key, value)
     if ttl:
         db.set_expire(key, ttl)
+    if relative:  # the AOF gets the absolute time, as Redis writes it
+        client.propagate_as = [_restore_absolute(args, key, ttl, payload)]
     if idle is not None:
         db.access[key] = now - idle * 1000
     # FREQ sets an LFU counter, which only the LFU eviction policies keep; the reference has none.
