@@ -400,5 +400,6 @@ def _ascii_lower(text: str) -> str:
 
 def find_option(name: str) -> Option | None:
     """The option called `name` (canonical name or alias, any case)."""
-    return _BY_NAME.get(_ascii_lower(name))
+    option = _BY_NAME.get(name)  # the server asks by canonical name on every command: fast
+    return option if option is not None else _BY_NAME.get(_ascii_lower(name))
 

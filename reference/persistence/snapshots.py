@@ -70,9 +70,10 @@ class Snapshots:
 
     def writes_refused(self) -> bool:
         """stop-writes-on-bgsave-error: save points exist and the last background save failed."""
+        if self.last_bgsave_ok:  # checked first: this runs before every command
+            return False
         config = self.server.config
-        return (config["stop-writes-on-bgsave-error"] and bool(config["save"])
-                and not self.last_bgsave_ok)
+        return config["stop-writes-on-bgsave-error"] and bool(config["save"])
 
     # --- saving --------------------------------------------------------------------------
 
