@@ -368,3 +368,28 @@ def test_restore_with_a_relative_ttl_is_written_with_absttl(launcher):
     with server.client() as c:
         assert c.call("PEXPIRETIME", "dst") == deadline
         assert c.call("EXISTS", "gone") == 0
+
+
+def test_pops_of_several_keys_and_blocking_pops_are_written_as_plain_pops(launcher):
+    server = launcher.start(appendonly="yes")
+    with server.client() as c:
+        c.call("RPUSH", "l", "a", "b", "c")
+        c.call("ZADD", "z", 1, "x", 2, "y", 3, "w")
+        c.call("BLPOP", "none", "l", 0)
+        c.call("LMPOP", 2, "none", "l", "RIGHT", "COUNT", 5)
+        c.call("RPUSH", "l", "d")
+        c.call("BLMOVE", "l", "m", "LEFT", "RIGHT", 0)
+        c.call("BRPOPLPUSH", "m", "n", 0)
+        c.call("BZPOPMIN", "z", 0)
+        c.call("ZMPOP", 1, "z", "MAX", "COUNT", 1)
+        c.call("BZMPOP", 0, 1, "z", "MIN")
+    text = read(os.path.join(aof_dir(server), "appendonly.aof.1.incr.aof"))
+    for line in (b"*2\r\n$4\r\nLPOP\r\n$1\r\nl\r\n",
+                 b"*3\r\n$4\r\nRPOP\r\n$1\r\nl\r\n$1\r\n2\r\n",
+                 b"*5\r\n$5\r\nLMOVE\r\n$1\r\nl\r\n$1\r\nm\r\n$4\r\nLEFT\r\n$5\r\nRIGHT\r\n",
+                 b"*3\r\n$9\r\nRPOPLPUSH\r\n$1\r\nm\r\n$1\r\nn\r\n",
+                 b"*2\r\n$7\r\nZPOPMIN\r\n$1\r\nz\r\n",
+                 b"*3\r\n$7\r\nZPOPMAX\r\n$1\r\nz\r\n$1\r\n1\r\n",
+                 b"*3\r\n$7\r\nZPOPMIN\r\n$1\r\nz\r\n$1\r\n1\r\n"):
+        assert line in text, line
+    assert b"BLPOP" not in text and b"LMPOP" not in text and b"BZ" not in text and b"ZMPOP" not in text

@@ -199,6 +199,9 @@ def _pop_from_first(client, keys: list[bytes], left: bool, count: int | None):
         value = _write(client, key)
         popped = _pop_many(value, left, 1 if count is None else count)
         _changed(client, key, value)
+        # written to the AOF as the plain pop it was (BLPOP k → LPOP k; LMPOP → LPOP k count)
+        pop = b"LPOP" if left else b"RPOP"
+        client.propagate_as = [[pop, key] if count is None else [pop, key, b"%d" % len(popped)]]
         return [key, popped[0] if count is None else popped]
     return None
 
@@ -409,7 +412,8 @@ def blmpop(client, args):
 
 
 def _blocking_move(client, source: bytes, destination: bytes, from_left: bool, to_left: bool,
-                   timeout_ms: int):
+                   timeout_ms: int, plain: list[bytes]):
+    """BLMOVE / BRPOPLPUSH; `plain` is the non-blocking command the AOF gets when it moves."""
     found = client.db.get(source)
     if client.blocked is not None and not isinstance(found, ListValue):
         found = None  # a rerun waits on through a source of another type
@@ -417,15 +421,20 @@ def _blocking_move(client, source: bytes, destination: bytes, from_left: bool, t
         if client.in_exec:
             return None  # not allowed to wait: nil, although a real timeout is a null array
         return Block([source], timeout_ms, NULL_ARRAY)
+    client.propagate_as = [plain]
     return _move(client, source, destination, from_left, to_left)
 
 
 @handler("blmove", convert={"timeout": parse_timeout})
 def blmove(client, args):
-    return _blocking_move(client, args["source"], args["destination"],
-                          args["wherefrom"] == "left", args["whereto"] == "left", args["timeout"])
+    source, destination = args["source"], args["destination"]
+    wherefrom, whereto = args["wherefrom"], args["whereto"]
+    return _blocking_move(client, source, destination, wherefrom == "left", whereto == "left",
+                          args["timeout"], [b"LMOVE", source, destination,
+                                            wherefrom.upper().encode(), whereto.upper().encode()])
 
 
 @handler("brpoplpush", convert={"timeout": parse_timeout})
 def brpoplpush(client, args):
-    return _blocking_move(client, args["source"], args["destination"], False, True, args["timeout"])
+    return _blocking_move(client, args["source"], args["destination"], False, True, args["timeout"],
+                          [b"RPOPLPUSH", args["source"], args["destination"]])

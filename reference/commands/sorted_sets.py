@@ -573,6 +573,7 @@ def _bzpop(client, args, highest: bool):
     if zset is None:
         return Block(args["key"], timeout_ms, NULL_ARRAY)
     [(member, score)] = _pop(client, key, zset, 1, highest)
+    client.propagate_as = [[b"ZPOPMAX" if highest else b"ZPOPMIN", key]]  # the AOF's plain pop
     return [key, member, score]
 
 
@@ -596,6 +597,8 @@ def parse_mpop_count(raw: bytes) -> int:
 
 def _mpop_reply(client, key, zset, count, highest):
     pairs = _pop(client, key, zset, count, highest)
+    # written to the AOF as ZPOPMIN/ZPOPMAX key count, as Redis does
+    client.propagate_as = [[b"ZPOPMAX" if highest else b"ZPOPMIN", key, b"%d" % len(pairs)]]
     return [key, [[member, score] for member, score in pairs]]
 
 
