@@ -110,21 +110,23 @@ class Server:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def start_server(name: str, command: str, servers: list[Server]) -> Server:
-    """Start `command --port N --save ""` in a fresh temp dir and wait until it answers PING.
+def start_server(name: str, command: str, servers: list[Server], port: int | None = None,
+                 directory: Path | None = None) -> Server:
+    """Start `command --port N --save ""` in a fresh temp dir (or `directory`, to start again on
+    what a stopped server left) and wait until it answers PING.
 
     The server is appended to `servers` before waiting so the caller cleans it up
     even if it never becomes ready.
     """
-    port = free_port()
-    directory = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+    port = port or free_port()
+    directory = directory or Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     log_path = directory / "server.log"
     argv = shlex.split(command) + ["--port", str(port), "--save", ""]
     if "/" in argv[0]:  # the server runs in its temp dir, so pin a relative path to ours
         argv[0] = os.path.abspath(argv[0])
     log(f"starting {name}: {shlex.join(argv)}")
     try:
-        with open(log_path, "wb") as log_file:
+        with open(log_path, "ab") as log_file:
             process = subprocess.Popen(
                 argv,
                 cwd=directory,
@@ -248,6 +250,56 @@ def measure_memory(server: Server, keys: int) -> float | None:
 
 
 # --------------------------------------------------------------------------
+# Persistence: SAVE and load of mixed keys
+
+
+def mixed_key_commands(n: int) -> list[str]:
+    """Key n of the persistence load: strings, lists, hashes, sets and sorted sets in turn."""
+    kind = n % 5
+    if kind == 0:
+        return ["SET", f"s:{n}", f"value-{n}"]
+    if kind == 1:
+        return ["RPUSH", f"l:{n}", "a", "b", str(n)]
+    if kind == 2:
+        return ["HSET", f"h:{n}", "name", f"n{n}", "count", str(n)]
+    if kind == 3:
+        return ["SADD", f"t:{n}", "1", "2", str(n)]
+    return ["ZADD", f"z:{n}", "1", "a", str(n % 100), "b"]
+
+
+def measure_persistence(server: Server, command: str, keys: int, servers: list[Server]):
+    """(SAVE seconds, file bytes, load seconds) for `keys` mixed keys, or None if it fails.
+    The load is timed from starting the server on the saved file until it answers PING."""
+    try:
+        log(f"{server.name}: loading {keys} mixed keys for SAVE and load")
+        with RespConnection(server.port) as connection:
+            connection.command("FLUSHALL")
+            for start in range(0, keys, LOAD_BATCH):
+                stop = min(start + LOAD_BATCH, keys)
+                connection.pipeline([encode_command(*mixed_key_commands(n)) for n in range(start, stop)])
+            started = time.monotonic()
+            if connection.command("SAVE") != "OK":
+                raise BenchError(f"{server.name}: SAVE failed")
+            save_seconds = time.monotonic() - started
+        size = (server.directory / "dump.rdb").stat().st_size
+        with RespConnection(server.port) as connection:
+            connection.sock.sendall(encode_command("SHUTDOWN", "NOSAVE"))
+        server.process.wait(timeout=60)
+        servers.remove(server)
+        started = time.monotonic()
+        again = start_server(server.name, command, servers, server.port, server.directory)
+        load_seconds = time.monotonic() - started
+        with RespConnection(again.port) as connection:
+            if connection.command("DBSIZE") != keys:
+                raise BenchError(f"{server.name}: the reloaded dataset is not the saved one")
+            connection.command("FLUSHALL")
+        return save_seconds, size, load_seconds, again
+    except (BenchError, OSError, subprocess.TimeoutExpired) as error:
+        log(f"{server.name}: persistence measurement failed: {error}")
+        return None
+
+
+# --------------------------------------------------------------------------
 # Throughput
 
 
@@ -320,7 +372,7 @@ def verdict(met: bool | None) -> str:
     return "n/a" if met is None else ("yes" if met else "NO")
 
 
-def build_rows(throughput, memory) -> list[list[str]]:
+def build_rows(throughput, memory, persistence) -> list[list[str]]:
     rows = []
     for pipeline in PIPELINES:
         aim = MIN_RATIO_BY_PIPELINE[pipeline]
@@ -337,6 +389,11 @@ def build_rows(throughput, memory) -> list[list[str]]:
         "memory bytes/key", fmt_number(memory["redis"]), fmt_number(memory["reference"]),
         fmt_number(r, 2), f"<= {MAX_MEMORY_RATIO:.2f}", verdict(None if r is None else r <= MAX_MEMORY_RATIO),
     ])
+    for index, label, digits in ((0, "SAVE seconds", 2), (1, "RDB file bytes", 0), (2, "load seconds", 2)):
+        redis_value = persistence["redis"][index] if persistence["redis"] else None
+        reference_value = persistence["reference"][index] if persistence["reference"] else None
+        rows.append([label, fmt_number(redis_value, digits), fmt_number(reference_value, digits),
+                     fmt_number(ratio(reference_value, redis_value), 2), "", ""])
     return rows
 
 
@@ -399,6 +456,13 @@ def main(argv: list[str] | None = None) -> int:
         by_name = {server.name: server for server in servers}
 
         memory = {name: measure_memory(server, args.keys) for name, server in by_name.items()}
+        commands = {"redis": args.redis_cmd, "reference": args.reference_cmd}
+        persistence = {}
+        for name in list(by_name):
+            measured = measure_persistence(by_name[name], commands[name], args.keys, servers)
+            persistence[name] = measured[:3] if measured else None
+            if measured:
+                by_name[name] = measured[3]
         throughput = {name: {} for name in by_name}
         for pipeline in PIPELINES:
             for name, server in by_name.items():  # one after the other, never concurrently
@@ -414,9 +478,9 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
 
     print(f"redis-benchmark -c {CLIENTS} -n {args.requests}; memory: {args.keys} keys 'SET key:N vN', "
-          f"RSS from /proc/PID/status")
+          f"RSS from /proc/PID/status; SAVE and load: {args.keys} keys of the five types")
     print()
-    print(render(build_rows(throughput, memory), args.markdown))
+    print(render(build_rows(throughput, memory, persistence), args.markdown))
     return 0
 
 
