@@ -27,6 +27,10 @@ def real_redis():
     launcher.stop_all()
 
 
+# Tests that read the incr file right after a reply run with appendfsync always: under
+# everysec Redis may postpone its write while a background fsync is still running.
+
+
 def aof_dir(server) -> str:
     return os.path.join(server.dir, "appendonlydir")
 
@@ -92,7 +96,7 @@ def check_aof(server) -> subprocess.CompletedProcess:
 
 
 def test_data_survives_a_restart(launcher):
-    server = launcher.start(appendonly="yes")
+    server = launcher.start(appendonly="yes", appendfsync="always")
     with server.client() as c:
         fill(c)
         before = snapshot(c)
@@ -103,7 +107,7 @@ def test_data_survives_a_restart(launcher):
 
 
 def test_layout_and_manifest(launcher):
-    server = launcher.start(appendonly="yes")
+    server = launcher.start(appendonly="yes", appendfsync="always")
     with server.client() as c:
         c.call("SET", "k", "v")
     assert sorted(os.listdir(aof_dir(server))) == [
@@ -118,7 +122,7 @@ def test_layout_and_manifest(launcher):
 
 
 def test_relative_expiries_are_written_as_absolute_times(launcher):
-    server = launcher.start(appendonly="yes")
+    server = launcher.start(appendonly="yes", appendfsync="always")
     with server.client() as c:
         c.call("SET", "a", "1", "EX", "100")
         c.call("SET", "b", "1")
@@ -153,7 +157,7 @@ def test_relative_expiries_are_written_as_absolute_times(launcher):
 
 
 def test_bgrewriteaof_makes_a_new_base_and_incr(launcher):
-    server = launcher.start(appendonly="yes")
+    server = launcher.start(appendonly="yes", appendfsync="always")
     with server.client() as c:
         fill(c)
         before = snapshot(c)
@@ -192,7 +196,7 @@ def test_base_as_commands_without_rdb_preamble(launcher):
 
 
 def test_redis_check_aof_accepts_the_files(launcher):
-    server = launcher.start(appendonly="yes")
+    server = launcher.start(appendonly="yes", appendfsync="always")
     with server.client() as c:
         fill(c)
     result = check_aof(server)
@@ -226,7 +230,7 @@ def test_config_set_appendonly_at_runtime(launcher):
 
 
 def test_real_redis_loads_the_targets_files(launcher, real_redis, tmp_path):
-    server = launcher.start(appendonly="yes")
+    server = launcher.start(appendonly="yes", appendfsync="always")
     with server.client() as c:
         fill(c)
         c.call("BGREWRITEAOF")
@@ -312,7 +316,7 @@ def test_bad_manifest_stops_the_start(launcher, tmp_path):
 
 
 def test_transactions_are_written_between_multi_and_exec(launcher):
-    server = launcher.start(appendonly="yes")
+    server = launcher.start(appendonly="yes", appendfsync="always")
     with server.client() as c:
         c.call("MULTI")
         c.call("SET", "a", "1")
@@ -330,7 +334,7 @@ def test_transactions_are_written_between_multi_and_exec(launcher):
 
 def test_spop_is_written_as_the_members_it_removed(launcher):
     """A random pop is written as what it removed, so the file replays to the same set."""
-    server = launcher.start(appendonly="yes")
+    server = launcher.start(appendonly="yes", appendfsync="always")
     with server.client() as c:
         c.call("SADD", "s", *range(10))
         one = c.call("SPOP", "s")
@@ -351,7 +355,7 @@ def test_spop_is_written_as_the_members_it_removed(launcher):
 
 
 def test_restore_with_a_relative_ttl_is_written_with_absttl(launcher):
-    server = launcher.start(appendonly="yes")
+    server = launcher.start(appendonly="yes", appendfsync="always")
     with server.client() as c:
         c.call("SET", "src", "value")
         payload = c.call("DUMP", "src")
@@ -371,7 +375,7 @@ def test_restore_with_a_relative_ttl_is_written_with_absttl(launcher):
 
 
 def test_pops_of_several_keys_and_blocking_pops_are_written_as_plain_pops(launcher):
-    server = launcher.start(appendonly="yes")
+    server = launcher.start(appendonly="yes", appendfsync="always")
     with server.client() as c:
         c.call("RPUSH", "l", "a", "b", "c")
         c.call("ZADD", "z", 1, "x", 2, "y", 3, "w")

@@ -604,3 +604,12 @@ class AofMachine(PersistenceMachine):
         os.truncate(path, size - 1)
         self.durable = self.before_last_write
         self.start_again()
+
+
+def steps(machine, *calls):
+    """Run rules in order, checking the invariant after each, as Hypothesis does (the fixed
+    scenarios of models/test_persistence*.py)."""
+    machine.live_state_matches()
+    for name, arguments in calls:
+        getattr(machine, name)(**arguments)
+        machine.live_state_matches()

@@ -8,7 +8,7 @@ cases that matter most are checked on every run whatever the profile draws.
 
 import pytest
 
-from models.persistence import machine_on, run_against
+from models.persistence import machine_on, run_against, steps
 
 pytestmark = pytest.mark.launches
 
@@ -22,14 +22,6 @@ def machine(launcher):
     machine = machine_on(launcher)()
     yield machine
     machine.teardown()
-
-
-def steps(machine, *calls):
-    """Run rules in order, checking the invariant after each, as Hypothesis does."""
-    machine.live_state_matches()
-    for name, arguments in calls:
-        getattr(machine, name)(**arguments)
-        machine.live_state_matches()
 
 
 def test_a_crash_before_any_save_loses_everything(machine):

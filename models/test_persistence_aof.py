@@ -5,7 +5,7 @@ Below the machine's run: fixed scenarios, written as the steps Hypothesis prints
 
 import pytest
 
-from models.persistence import AofMachine, machine_on, run_against
+from models.persistence import AofMachine, machine_on, run_against, steps
 
 pytestmark = pytest.mark.launches
 
@@ -19,14 +19,6 @@ def machine(launcher):
     machine = machine_on(launcher, AofMachine)()
     yield machine
     machine.teardown()
-
-
-def steps(machine, *calls):
-    """Run rules in order, checking the invariant after each, as Hypothesis does."""
-    machine.live_state_matches()
-    for name, arguments in calls:
-        getattr(machine, name)(**arguments)
-        machine.live_state_matches()
 
 
 def test_every_acknowledged_write_survives_a_crash(machine):
