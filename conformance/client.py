@@ -229,6 +229,16 @@ class Client:
                 self._buf += chunk
         return False
 
+    def received_nothing(self, wait: float = 0.1) -> bool:
+        """Has nothing arrived (no reply, no push, no close) within `wait` seconds? Used to see
+        that a blocked client is still waiting. Bytes that do arrive are kept for the readers."""
+        if self._buf:
+            return False
+        chunk = self._recv(wait)
+        if chunk:
+            self._buf += chunk
+        return chunk is None
+
     def close(self) -> None:
         self.sock.close()
 

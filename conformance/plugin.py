@@ -198,6 +198,15 @@ def launcher(request):
     launcher.stop_all()
 
 
+@pytest.fixture
+def real_redis():
+    """A ServerLauncher for real redis-server, whatever --server says: the other side of the
+    interoperability tests (files written by one server, loaded by the other)."""
+    launcher = ServerLauncher("redis-server")
+    yield launcher
+    launcher.stop_all()
+
+
 # -- summary per family -----------------------------------------------------
 
 OUTCOMES = ("passed", "failed", "error", "skipped")

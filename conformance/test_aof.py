@@ -13,18 +13,11 @@ import time
 
 import pytest
 
-from conformance.targets import ServerLauncher, ServerLaunchError
+from conformance.targets import ServerLaunchError
 
 pytestmark = pytest.mark.launches
 
 MANIFEST = "appendonly.aof.manifest"
-
-
-@pytest.fixture
-def real_redis():
-    launcher = ServerLauncher("redis-server")
-    yield launcher
-    launcher.stop_all()
 
 
 # Tests that read the incr file right after a reply run with appendfsync always: under

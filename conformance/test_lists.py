@@ -6,12 +6,10 @@ waiting": a client is still waiting when, after another client's PING has been a
 short pause, its socket has nothing to read.
 """
 
-import re
-import select
-import time
 
 import pytest
 
+from conformance.blocking import wait_until_blocked
 from conformance.client import ErrorReply
 
 WRONGTYPE = ErrorReply("WRONGTYPE Operation against a key holding the wrong kind of value")
@@ -43,26 +41,10 @@ def b(*words):
 # -- helpers for blocking ----------------------------------------------------------------
 
 
-def wait_until_blocked(observer, count, timeout=5.0):
-    """Poll CLIENT LIST until `count` clients are blocked."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        listing = observer.call("CLIENT", "LIST")
-        text = listing.decode() if isinstance(listing, bytes) else str(listing)
-        if len(re.findall(r"\bflags=\S*b", text)) >= count:
-            return
-        time.sleep(0.01)
-    pytest.fail(f"{count} clients never got blocked")
-
-
 def still_waiting(blocked, other, pause=0.1):
     """True if `blocked` has received nothing: checked after `other` got a reply and a pause."""
     assert other.call("PING") == "PONG"
-    time.sleep(pause)
-    if blocked._buf:
-        return False
-    readable, _, _ = select.select([blocked.sock], [], [], 0)
-    return not readable
+    return blocked.received_nothing(pause)
 
 
 @pytest.fixture

@@ -11,18 +11,11 @@ import subprocess
 
 import pytest
 
-from conformance.targets import ServerLauncher, free_port
+from conformance.targets import free_port
 
 pytestmark = pytest.mark.launches
 
 FAR_FUTURE_MS = 4_000_000_000_000  # year 2096
-
-
-@pytest.fixture
-def real_redis():
-    launcher = ServerLauncher("redis-server")
-    yield launcher
-    launcher.stop_all()
 
 
 def fill(c) -> None:

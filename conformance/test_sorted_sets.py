@@ -7,13 +7,12 @@ guarantee.
 """
 from __future__ import annotations
 
-import re
-import select
 import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from conformance.blocking import wait_until_blocked
 from conformance.client import ErrorReply
 
 SYNTAX_ERROR = ErrorReply("ERR syntax error")
@@ -813,26 +812,6 @@ def test_copy_and_type(client):
 # -- blocking: BZPOPMIN, BZPOPMAX, BZMPOP --------------------------------------------------------
 
 
-def wait_until_blocked(observer, count, timeout=5.0):
-    """Poll CLIENT LIST until `count` clients are blocked."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        listing = observer.call("CLIENT", "LIST")
-        text = listing.decode() if isinstance(listing, bytes) else str(listing)
-        if len(re.findall(r"\bflags=\S*b", text)) >= count:
-            return
-        time.sleep(0.01)
-    pytest.fail(f"{count} clients never got blocked")
-
-
-def nothing_received(blocked, pause=0.1):
-    time.sleep(pause)
-    if blocked._buf:
-        return False
-    readable, _, _ = select.select([blocked.sock], [], [], 0)
-    return not readable
-
-
 def test_bzpop_serves_at_once(client):
     seed(client)
     assert client.call_raw("BZPOPMIN", "nokey", "z", 0) == b"*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n"
@@ -901,7 +880,7 @@ def test_blocked_clients_served_first_come_first_served(client_factory):
     wait_until_blocked(writer, 2)
     writer.call("ZADD", "k", 1, "a")
     assert first.read_reply() == [b"k", b"a", b"1"]
-    assert nothing_received(second)
+    assert second.received_nothing()
     writer.call("ZADD", "k", 2, "b", 3, "c")
     assert second.read_reply() == [b"k", b"b", b"2"]
     assert writer.call("ZRANGE", "k", 0, -1) == [b"c"]
