@@ -33,7 +33,8 @@ The machine is split for further scenarios: PersistenceMachine holds the
 server's lifecycle, the writes and the comparisons; `acknowledged_write` is
 the hook a model where every acknowledged write is durable (AOF with
 `appendfsync always`) overrides. RdbMachine adds the snapshot rules; AofMachine
-(every propagated write durable, BGREWRITEAOF, a torn last write) the AOF ones.
+(every propagated write durable, BGREWRITEAOF with writes meanwhile, a crash half way
+through it, a torn last write) the AOF ones.
 """
 
 from __future__ import annotations
@@ -163,6 +164,23 @@ class PersistenceMachine(RuleBasedStateMachine):
 
     def acknowledged_write(self) -> None:
         """Called after every write the server acknowledged. With RDB only nothing becomes durable."""
+
+    def has_keys(self) -> bool:
+        return any(self.live)
+
+    def start_slowly(self, seconds: float, command: str, started: str) -> None:
+        """Start a background save (BGSAVE) or rewrite (BGREWRITEAOF) that takes about `seconds`.
+
+        rdb-key-save-delay (a hidden test setting, in microseconds) is slept per key the child
+        writes, by BGSAVE and, in Redis 7.0, by BGREWRITEAOF too (RDB preamble or commands);
+        the forked child keeps the value it had at the fork, so it is set back at once.
+        """
+        total = sum(len(db) for db in self.live)
+        assert total > 0, "an empty keyspace is written without any delay"
+        delay_us = max(1, int(seconds * 1_000_000 / total))
+        self.expect(self.call(0, "CONFIG", "SET", "rdb-key-save-delay", delay_us), "OK", ("CONFIG", "SET"))
+        self.expect(self.call(0, command), started, (command,))
+        self.expect(self.call(0, "CONFIG", "SET", "rdb-key-save-delay", 0), "OK", ("CONFIG", "SET"))
 
     # -- the server's lifecycle --------------------------------------------------------
 
@@ -423,16 +441,7 @@ class RdbMachine(PersistenceMachine):
         return info
 
     def start_slow_bgsave(self, seconds: float) -> None:
-        """BGSAVE that takes about `seconds` (rdb-key-save-delay is per key saved; the child keeps it)."""
-        total = sum(len(db) for db in self.live)
-        assert total > 0, "an empty keyspace saves without any delay"
-        delay_us = max(1, int(seconds * 1_000_000 / total))
-        self.expect(self.call(0, "CONFIG", "SET", "rdb-key-save-delay", delay_us), "OK", ("CONFIG", "SET"))
-        self.expect(self.call(0, "BGSAVE"), "Background saving started", ("BGSAVE",))
-        self.expect(self.call(0, "CONFIG", "SET", "rdb-key-save-delay", 0), "OK", ("CONFIG", "SET"))
-
-    def has_keys(self) -> bool:
-        return any(self.live)
+        self.start_slowly(seconds, "BGSAVE", "Background saving started")
 
     @rule()
     def save(self):
@@ -446,7 +455,7 @@ class RdbMachine(PersistenceMachine):
         info = self.wait_bgsave_done()
         assert info["rdb_changes_since_last_save"] == "0", info
 
-    @precondition(has_keys)
+    @precondition(PersistenceMachine.has_keys)
     @rule(writes=st.lists(st.tuples(databases, keys, strings), min_size=1, max_size=3))
     def bgsave_with_writes_meanwhile(self, writes):
         """The snapshot is the state at BGSAVE: writes made while the child saves are not in it."""
@@ -469,7 +478,7 @@ class RdbMachine(PersistenceMachine):
         self.snapshot_taken()
         self.start_again()
 
-    @precondition(has_keys)
+    @precondition(PersistenceMachine.has_keys)
     @rule(how=st.sampled_from(("SIGKILL", "SHUTDOWN NOSAVE", "SHUTDOWN SAVE")),
           writes=st.lists(st.tuples(databases, keys, strings), max_size=2))
     def stop_during_bgsave_and_restart(self, how, writes):
@@ -495,7 +504,7 @@ class RdbMachine(PersistenceMachine):
             assert self.temp_files() == temp_files, f"left behind: {self.temp_files() - temp_files}"
         self.start_again()
 
-    @precondition(has_keys)
+    @precondition(PersistenceMachine.has_keys)
     @rule()
     def flushall_during_bgsave(self):
         """FLUSHALL stops a running background save (no failure) and, without save points, saves nothing."""
@@ -550,12 +559,27 @@ def run_against(launcher: ServerLauncher, machine: type[PersistenceMachine] = Rd
     run_state_machine_as_test(machine_on(launcher, machine), settings=chosen)
 
 
+REWRITE_STARTED = "Background append only file rewriting started"
+AOF_FOLDER = "appendonlydir"
+MANIFEST = "appendonly.aof.manifest"
+
+
+def aof_command(*args: bytes) -> bytes:
+    """A command as an AOF holds it: a RESP array of bulk strings."""
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%b\r\n" % (len(arg), arg) for arg in args)
+
+
 class AofMachine(PersistenceMachine):
     """AOF with `appendfsync always`: every acknowledged write is durable.
 
-    BGREWRITEAOF changes nothing a restart loads. A crash that leaves half a command at the
-    end of the AOF (the last file's tail cut by one byte) loads, with `aof-load-truncated yes`,
-    the state before the last write.
+    BGREWRITEAOF changes nothing a restart loads. It first opens a new incr file, named in the
+    manifest at once, and writes go there while the forked child writes the new base to a
+    temporary file; when the child is done the base takes its name and the files it covers
+    leave the manifest. So a crash half way through a rewrite (server and child killed) loses
+    no acknowledged write: the manifest still names the old base, the old incr files and the
+    new one, and the child's temporary file, left behind, is not loaded. A crash that leaves
+    half a command at the end of the AOF (the last file's tail cut by one byte) loads, with
+    `aof-load-truncated yes`, the state before the last write.
     """
 
     server_options: ClassVar[dict] = {**SERVER_OPTIONS, "appendonly": "yes", "appendfsync": "always", "aof_load_truncated": "yes"}
@@ -572,27 +596,86 @@ class AofMachine(PersistenceMachine):
         self.before_last_write = None  # a restart may open a new file or trim the one it loaded
         super().start_again()
 
+    # -- the files ---------------------------------------------------------------------
+
+    def manifest(self) -> list[dict[str, str]]:
+        """The manifest's lines as {"file": name, "seq": n, "type": b|h|i}, checked for consistency:
+        at most one base, incr files in rising sequence, each base and incr file present, and
+        no temporary file among them (history files may already be deleted)."""
+        folder = os.path.join(self.server.dir, AOF_FOLDER)
+        with open(os.path.join(folder, MANIFEST)) as manifest:
+            entries = [dict(zip(words[::2], words[1::2])) for words in map(str.split, manifest) if words]
+        assert all(set(entry) == {"file", "seq", "type"} for entry in entries), entries
+        assert [entry["type"] for entry in entries].count("b") <= 1, entries
+        incr_seqs = [int(entry["seq"]) for entry in entries if entry["type"] == "i"]
+        assert incr_seqs and incr_seqs == sorted(set(incr_seqs)), entries
+        for entry in entries:
+            assert not entry["file"].startswith("temp-"), f"the manifest names a temporary file: {entries}"
+            if entry["type"] in ("b", "i"):
+                assert os.path.exists(os.path.join(folder, entry["file"])), f"{entry['file']} is missing: {entries}"
+        return entries
+
+    def incr_files(self) -> list[str]:
+        """The paths of the incremental files the manifest names, oldest first (manifest order)."""
+        folder = os.path.join(self.server.dir, AOF_FOLDER)
+        return [os.path.join(folder, entry["file"]) for entry in self.manifest() if entry["type"] == "i"]
+
     def last_aof_file(self) -> str:
         """The newest incremental file the manifest names (the one appended to)."""
-        folder = os.path.join(self.server.dir, "appendonlydir")
-        with open(os.path.join(folder, "appendonly.aof.manifest")) as manifest:
-            entries = [dict(zip(words[::2], words[1::2])) for words in map(str.split, manifest) if words]
-        incremental = [entry for entry in entries if entry.get("type") == "i"]
-        newest = max(incremental, key=lambda entry: int(entry["seq"]))
-        return os.path.join(folder, newest["file"])
+        return self.incr_files()[-1]
 
-    @rule()
-    def bgrewriteaof(self):
-        reply = self.call(0, "BGREWRITEAOF")
-        self.expect(reply, "Background append only file rewriting started", ("BGREWRITEAOF",))
+    def assert_in_last_aof_file(self, writes) -> None:
+        with open(self.last_aof_file(), "rb") as f:
+            text = f.read()
+        for _, key, value in writes:
+            assert aof_command(b"SET", key, value) in text, f"SET {key!r} {value!r} is not in {self.last_aof_file()}"
 
+    # -- rewrites --------------------------------------------------------------------------
+
+    def wait_rewrite_done(self) -> None:
         def finished():
             info = persistence_info(self.client)
             return info if info["aof_rewrite_in_progress"] == "0" and info["aof_rewrite_scheduled"] == "0" else None
 
         info = wait_for(finished, "the AOF rewrite to end")
         assert info["aof_last_bgrewrite_status"] == "ok", f"{info}\n{self.server.log_tail()}"
+
+    @rule()
+    def bgrewriteaof(self):
+        self.expect(self.call(0, "BGREWRITEAOF"), REWRITE_STARTED, ("BGREWRITEAOF",))
+        self.wait_rewrite_done()
         self.before_last_write = None
+
+    @precondition(PersistenceMachine.has_keys)
+    @rule(writes=st.lists(st.tuples(databases, keys, strings), min_size=1, max_size=3))
+    def bgrewriteaof_with_writes_meanwhile(self, writes):
+        """Writes made while the child rewrites land in the incr file opened at BGREWRITEAOF,
+        which, the rewrite done, is the only incr file the manifest names."""
+        self.start_slowly(0.3, "BGREWRITEAOF", REWRITE_STARTED)
+        self.before_last_write = None  # the incr file appended to is new: no write in it yet
+        for db, key, value in writes:
+            self.set_string(db, key, value)
+        self.wait_rewrite_done()
+        assert len(self.incr_files()) == 1, f"the rewrite left more than one incr file: {self.manifest()}"
+        self.assert_in_last_aof_file(writes)
+
+    @precondition(PersistenceMachine.has_keys)
+    @rule(writes=st.lists(st.tuples(databases, keys, strings), max_size=3))
+    def crash_during_bgrewriteaof_and_restart(self, writes):
+        """SIGKILL to the server and its rewriting child half way: every acknowledged write,
+        before and during the rewrite, is recovered; the manifest is as before the rewrite
+        plus the new incr file, which holds the writes made meanwhile."""
+        self.start_slowly(30.0, "BGREWRITEAOF", REWRITE_STARTED)
+        for db, key, value in writes:
+            self.set_string(db, key, value)
+        time.sleep(0.2)  # a few cron turns: a rewrite that ended already would be seen as ended
+        info = persistence_info(self.client)
+        assert info["aof_rewrite_in_progress"] == "1", (
+            f"the rewrite made slow (rdb-key-save-delay) is no longer running: {info}\n{self.server.log_tail()}")
+        self.crash()
+        assert len(self.incr_files()) >= 2, f"no new incr file for the writes during the rewrite: {self.manifest()}"
+        self.assert_in_last_aof_file(writes)
+        self.start_again()
 
     @precondition(lambda self: self.before_last_write is not None)
     @rule()

@@ -46,3 +46,29 @@ def test_a_torn_last_write_loads_the_state_before_it(machine):
         ("expire", dict(db=1, key=b"b", seconds=100_000)),
         ("crash_with_a_torn_last_write", {}),  # EXPIRE lost
     )
+
+
+def test_writes_during_a_rewrite_land_in_the_new_incr_file(machine):
+    steps(
+        machine,
+        ("set", dict(db=0, key=b"a", value=b"before")),
+        ("rpush", dict(db=1, key=b"b", items=[b"1", b"2", b"x", b"y", b"z"])),
+        ("bgrewriteaof_with_writes_meanwhile", dict(writes=[(0, b"a", b"during"), (1, b"c", b"new")])),
+        ("crash_with_a_torn_last_write", {}),  # the torn write is the last one made during the rewrite
+        ("bgrewriteaof_with_writes_meanwhile", dict(writes=[(0, b"d", b"x" * 100)])),
+        ("kill_and_restart", {}),
+    )
+
+
+def test_a_crash_during_a_rewrite_loses_no_acknowledged_write(machine):
+    steps(
+        machine,
+        ("set", dict(db=0, key=b"a", value=b"1")),
+        ("zadd", dict(db=1, key=b"b", pairs=[(0.5, b"m"), (-1.0, b"n")])),
+        ("expire", dict(db=1, key=b"b", seconds=1000)),
+        ("crash_during_bgrewriteaof_and_restart", dict(writes=[(0, b"a", b"2"), (1, b"c", b"meanwhile")])),
+        ("set", dict(db=0, key=b"d", value=b"after the restart")),
+        ("bgrewriteaof", {}),  # the dead child's temporary file is in the way of nothing
+        ("crash_during_bgrewriteaof_and_restart", dict(writes=[])),
+        ("kill_and_restart", {}),
+    )

@@ -82,7 +82,7 @@ class Database:
 
     def _expired(self, key: bytes) -> bool:
         when = self.expires.get(key)
-        if when is not None and when <= self.clock.ms:
+        if when is not None and when <= self.clock.ms and not self.keyspace.loading:
             self._remove(key)
             self.stats["expired_keys"] += 1
             self.effects.append((self.id, [b"DEL", key]))  # as Redis propagates an expiry
@@ -116,10 +116,15 @@ class Database:
 
     def keys(self):
         """Live keys (expired ones are reaped on the way)."""
-        if self.expires:
+        if self.expires and not self.keyspace.loading:
             for key in [k for k, when in self.expires.items() if when <= self.clock.ms]:
                 self._expired(key)
         return self.data.keys()
+
+    def already_expired(self, when_ms: int) -> bool:
+        """Does an expiry time given to a command (EXPIRE in the past, RESTORE ...) delete the
+        key at once? Not while an AOF loads: it keeps the key with that time, as Redis does."""
+        return when_ms <= self.clock.ms and not self.keyspace.loading
 
     # --- writing -----------------------------------------------------------------------
 
@@ -144,21 +149,28 @@ class Database:
                 for client in clients:
                     client.dirty_cas = True
 
-    def set(self, key: bytes, value, keep_ttl: bool = False) -> None:
-        """Store value; the key loses its expiry unless keep_ttl."""
+    # The writes below count `changes` in `dirty`: one unless the command counts its own way
+    # (elements pushed, members removed ...; Redis chooses per command).
+
+    def set(self, key: bytes, value, keep_ttl: bool = False, expire_at: int | None = None,
+            changes: int = 1) -> None:
+        """Store value; the key's expiry becomes expire_at (absolute ms; None: no expiry),
+        unless keep_ttl keeps the one it had."""
         self.data[key] = value
         self.access[key] = self.clock.ms
-        self.keyspace.dirty += 1
-        if not keep_ttl and self.expires:
+        self.keyspace.dirty += changes
+        if expire_at is not None:
+            self.expires[key] = expire_at
+        elif not keep_ttl and self.expires:
             self.expires.pop(key, None)
         if self.watched_keys or self.blocking_keys:
             self.touch(key)
 
-    def replace(self, key: bytes, value) -> None:
+    def replace(self, key: bytes, value, changes: int = 1) -> None:
         """Overwrite the value of an existing key, keeping its expiry (APPEND, INCR ...)."""
         self.data[key] = value
         self.access[key] = self.clock.ms
-        self.keyspace.dirty += 1
+        self.keyspace.dirty += changes
         if self.watched_keys or self.blocking_keys:
             self.touch(key)
 
@@ -172,12 +184,12 @@ class Database:
         self.changed(key)
         return True
 
-    def delete(self, key: bytes) -> bool:
-        """Remove a live key; False if there was none."""
+    def delete(self, key: bytes, changes: int = 1) -> bool:
+        """Remove a live key; False if there was none (and nothing is counted)."""
         if self.get(key) is None:
             return False
         self._remove(key)
-        self.keyspace.dirty += 1
+        self.keyspace.dirty += changes
         return True
 
     def _remove(self, key: bytes) -> None:
@@ -271,6 +283,9 @@ class Keyspace:
         # Changes made so far (Redis's server.dirty): every write adds what it changed; saves
         # and the AOF compare it before and after a command.
         self.dirty = 0
+        # Loading an AOF (Redis's server.loading): nothing expires meanwhile, so that each
+        # command meets the keys it met when it first ran (see already_expired).
+        self.loading = False
         self.dbs = [Database(i, self) for i in range(databases)]
 
     def __getitem__(self, index: int) -> Database:

@@ -87,6 +87,9 @@ class Client:
         self.in_exec = False    # running EXEC's commands: blocking commands must not wait
         self.blocked = None     # a reference.blocking.Waiting while in a blocking command
         self.propagate_as: list[list[bytes]] | None = None  # a handler's rewrite for the AOF
+        # Record the command although it counted no change (Redis's forceCommandPropagation):
+        # FLUSHALL of empty databases, a blocked pop served by another client's write.
+        self.force_propagation = False
 
     def select(self, index: int) -> None:
         self.db_index = index
@@ -456,9 +459,10 @@ class Server:
             self.log(f"Unexpected error in '{command.name}':\n{traceback.format_exc()}", "warning")
             reply = ErrorReply(f"ERR internal error in the reference server running '{command.name}'")
         command.usec += int((time.perf_counter() - started) * 1_000_000)
-        if keyspace.dirty != dirty_before and "write" in command.flags:
+        if (keyspace.dirty != dirty_before or client.force_propagation) and "write" in command.flags:
             self.propagate(client, argv)  # (EXEC's commands are propagated one by one)
         client.propagate_as = None
+        client.force_propagation = False
         if isinstance(reply, Block):
             return reply  # counted once, when the client is finally answered
         command.calls += 1

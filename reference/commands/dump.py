@@ -64,14 +64,12 @@ def restore(client, args):
     relative = ttl and not args.get("absttl")
     if relative:
         ttl += now
-    if replace:
-        db.delete(key)
-    if ttl and ttl <= now:  # already expired: nothing is created (a replaced key is gone)
+    if ttl and db.already_expired(ttl):  # nothing is created (a replaced key is gone)
+        if replace:
+            db.delete(key)
         client.propagate_as = [[b"DEL", key]]
         return OK
-    db.set(key, value)
-    if ttl:
-        db.set_expire(key, ttl)
+    db.set(key, value, expire_at=ttl or None)  # one change, replacing the old value if any
     if relative:  # the AOF gets the absolute time, as Redis writes it
         client.propagate_as = [_restore_absolute(args, key, ttl, payload)]
     if idle is not None:

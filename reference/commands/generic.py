@@ -181,15 +181,12 @@ def _rename(client, args, only_if_new: bool):
         raise CommandError(NO_SUCH_KEY)
     if source == target:
         return 0 if only_if_new else "OK"
-    if db.get(target) is not None:
-        if only_if_new:
-            return 0
-        db.delete(target)
+    if only_if_new and db.get(target) is not None:
+        return 0
+    # One change, as Redis counts it: the value (and its expiry) replaces whatever target held.
     when = db.expires.get(source)
-    db.delete(source)
-    db.set(target, value)
-    if when is not None:
-        db.set_expire(target, when)
+    db.delete(source, changes=0)
+    db.set(target, value, expire_at=when)
     return 1 if only_if_new else "OK"
 
 
@@ -214,14 +211,11 @@ def copy_(client, args):
     value = source_db.lookup_read(source)
     if value is None:
         return 0
-    if target_db.get(target) is not None:
-        if not args.get("replace"):
-            return 0
-        target_db.delete(target)
-    target_db.set(target, VALUE_TYPES[type(value)].copy(value))
-    when = source_db.expires.get(source)
-    if when is not None:
-        target_db.set_expire(target, when)
+    if target_db.get(target) is not None and not args.get("replace"):
+        return 0
+    # One change: the copy (and the source's expiry) replaces whatever target held.
+    copy = VALUE_TYPES[type(value)].copy(value)
+    target_db.set(target, copy, expire_at=source_db.expires.get(source))
     return 1
 
 
@@ -236,10 +230,8 @@ def move(client, args):
     if value is None or target_db.get(key) is not None:
         return 0
     when = source_db.expires.get(key)
-    source_db.delete(key)
-    target_db.set(key, value)
-    if when is not None:
-        target_db.set_expire(key, when)
+    source_db.delete(key, changes=0)  # moved, not lost: the move is one change
+    target_db.set(key, value, expire_at=when)
     return 1
 
 
@@ -281,7 +273,7 @@ def _expire(client, args, command: str, amount_name: str, unit_ms: int, relative
         return 0
     if "lt" in conditions and current is not None and when >= current:
         return 0
-    if when <= db.clock.ms:  # a time already past deletes the key (and still answers 1)
+    if db.already_expired(when):  # a time already past deletes the key (and still answers 1)
         db.delete(key)
         client.propagate_as = [[_lazy_delete_command(client, "lazyfree-lazy-expire"), key]]
     else:

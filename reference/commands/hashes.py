@@ -69,9 +69,9 @@ def _for_write(client, key: bytes) -> HashValue:
     return HashValue() if value is None else value
 
 
-def _saved(client, key: bytes, value: HashValue) -> None:
+def _saved(client, key: bytes, value: HashValue, changes: int = 1) -> None:
     """Store a new hash, or tell the keyspace an existing one changed in place (keeping its TTL)."""
-    client.db.replace(key, value)
+    client.db.replace(key, value, changes)
 
 
 def _set_field(client, value: HashValue, field: bytes, data: bytes) -> bool:
@@ -97,9 +97,7 @@ def _hset(client, args) -> int:
     pairs = args["field_value"]
     for pair in pairs:
         created += _set_field(client, value, pair["field"], pair["value"])
-    _saved(client, key, value)  # counts one change
-    if len(pairs) > 1:
-        client.db.changed(key, len(pairs) - 1)  # Redis counts every field set, new or not
+    _saved(client, key, value, changes=len(pairs))  # Redis counts every field set, new or not
     return created
 
 
@@ -179,15 +177,11 @@ def hdel(client, args):
     value = _hash(db.get(key))
     if value is None:
         return 0
-    deleted = 0
-    for field in args["field"]:
-        if value.pop(field, None) is not None:
-            deleted += 1
-            if not value:
-                db.delete(key)   # the last field went: the key goes too
-                return deleted
-    if deleted:
-        _saved(client, key, value)
+    deleted = sum(value.pop(field, None) is not None for field in args["field"])
+    if not value:
+        db.delete(key, changes=deleted)   # the last field went: the key goes too
+    elif deleted:
+        _saved(client, key, value, changes=deleted)
     return deleted
 
 

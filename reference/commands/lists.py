@@ -58,21 +58,23 @@ def _write(client, key: bytes) -> ListValue | None:
     return value
 
 
-def _changed(client, key: bytes, value: ListValue) -> None:
-    """After an in-place change: delete the key if the list is now empty, else mark it touched."""
+def _changed(client, key: bytes, value: ListValue, count: int) -> None:
+    """After an in-place change of `count` elements: delete the key if the list is now empty,
+    else mark it touched."""
     if value:
-        client.db.changed(key)
+        client.db.changed(key, count)
     else:
-        client.db.delete(key)
+        client.db.delete(key, changes=count)
 
 
-def _push_one(client, key: bytes, value: ListValue | None, element: bytes, left: bool) -> None:
-    """Push to the list at key (`value`, or None to create it)."""
+def _push_one(client, key: bytes, value: ListValue | None, element: bytes, left: bool,
+              changes: int = 1) -> None:
+    """Push to the list at key (`value`, or None to create it), counting `changes`."""
     if value is None:
         value = ListValue()
-        client.db.set(key, value)
+        client.db.set(key, value, changes=changes)
     else:
-        client.db.changed(key)
+        client.db.changed(key, changes)
     if left:
         value.appendleft(element)
     else:
@@ -170,7 +172,7 @@ def _pop(client, args, left: bool):
     if count == 0:
         return []
     popped = _pop_many(value, left, 1 if count is None else count)
-    _changed(client, key, value)
+    _changed(client, key, value, len(popped))
     return popped[0] if count is None else popped
 
 
@@ -198,7 +200,10 @@ def _pop_from_first(client, keys: list[bytes], left: bool, count: int | None):
             continue
         value = _write(client, key)
         popped = _pop_many(value, left, 1 if count is None else count)
-        _changed(client, key, value)
+        # Redis counts no change for a waiting BLPOP/BRPOP it serves (the push that fed it
+        # counted), yet records the pop: forced. A served BLMPOP counts its elements.
+        _changed(client, key, value, 0 if rerun and count is None else len(popped))
+        client.force_propagation = True
         # written to the AOF as the plain pop it was (BLPOP k → LPOP k; LMPOP → LPOP k count)
         pop = b"LPOP" if left else b"RPOP"
         client.propagate_as = [[pop, key] if count is None else [pop, key, b"%d" % len(popped)]]
@@ -337,7 +342,7 @@ def lrem(client, args):
     if removed:
         value.clear()
         value.extend(reversed(kept) if count < 0 else kept)
-        _changed(client, key, value)
+        _changed(client, key, value, removed)
     return removed
 
 
@@ -347,30 +352,33 @@ def ltrim(client, args):
     value = _write(client, key)
     if value is None:
         return OK
-    span = index_range(len(value), args["start"], args["stop"])
+    length = len(value)
+    span = index_range(length, args["start"], args["stop"])
     if span is None:
         value.clear()
     else:
         start, stop = span
-        for _ in range(len(value) - 1 - stop):
+        for _ in range(length - 1 - stop):
             value.pop()
         for _ in range(start):
             value.popleft()
-    _changed(client, key, value)  # Redis signals the key even when nothing was removed
+    # Redis signals the key even when nothing was removed (and counts nothing then).
+    _changed(client, key, value, length - len(value))
     return OK
 
 
 # --- moving between lists ------------------------------------------------------------------
 
-def _move(client, source: bytes, destination: bytes, from_left: bool, to_left: bool):
+def _move(client, source: bytes, destination: bytes, from_left: bool, to_left: bool,
+          changes: int = 1):
     """LMOVE: the element moved, or None if the source is missing."""
     value = _write(client, source)
     if value is None:
         return None
     target = _write(client, destination)  # WRONGTYPE before anything moves
     element = value.popleft() if from_left else value.pop()
-    _push_one(client, destination, target, element, to_left)
-    _changed(client, source, value)
+    _push_one(client, destination, target, element, to_left, changes)  # the move's one change
+    _changed(client, source, value, 0)
     return element
 
 
@@ -422,7 +430,10 @@ def _blocking_move(client, source: bytes, destination: bytes, from_left: bool, t
             return None  # not allowed to wait: nil, although a real timeout is a null array
         return Block([source], timeout_ms, NULL_ARRAY)
     client.propagate_as = [plain]
-    return _move(client, source, destination, from_left, to_left)
+    # As for BLPOP: a waiting client served counts no change, and is recorded all the same.
+    client.force_propagation = True
+    return _move(client, source, destination, from_left, to_left,
+                 changes=0 if client.blocked is not None else 1)
 
 
 @handler("blmove", convert={"timeout": parse_timeout})

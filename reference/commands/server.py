@@ -38,6 +38,7 @@ def dbsize(client, args):
 def flushdb(client, args):
     # ASYNC and SYNC differ only in who frees the memory; the keys are gone at once either way.
     client.db.flush()
+    client.force_propagation = True  # recorded even when the database was empty already
     return OK
 
 
@@ -51,6 +52,7 @@ def flushall(client, args):
     server.snapshots.kill_child()
     if server.config["save"]:
         server.snapshots.save()
+    client.force_propagation = True  # recorded even when every database was empty already
     return OK
 
 
@@ -75,6 +77,7 @@ def swapdb(client, args):
     if not (0 <= first < databases and 0 <= second < databases):
         raise CommandError("ERR DB index is out of range")
     server.keyspace.swap(first, second)
+    server.keyspace.dirty += 1  # one change, even when both are empty or the same database
     return OK
 
 

@@ -99,12 +99,12 @@ def _read_all(client, keys) -> list[SetValue | None]:
     return [_read(client, key) for key in keys]
 
 
-def _changed(client, key: bytes, value: SetValue) -> None:
-    """After an in-place change: delete the key if the set is now empty, else touch it."""
+def _changed(client, key: bytes, value: SetValue, count: int) -> None:
+    """After `count` members were removed: delete the key if the set is now empty, else touch it."""
     if value:
-        client.db.changed(key)
+        client.db.changed(key, count)
     else:
-        client.db.delete(key)
+        client.db.delete(key, changes=count)
 
 
 def _store(client, destination: bytes, result: SetValue) -> int:
@@ -147,7 +147,7 @@ def srem(client, args):
             value.discard(member)
             removed += 1
     if removed:
-        _changed(client, key, value)
+        _changed(client, key, value, removed)
     return removed
 
 
@@ -182,11 +182,12 @@ def smove(client, args):
         return int(member in source)
     if member not in source:
         return 0
+    # One change for the removal, and one more if the destination did not have the member.
     source.discard(member)
-    _changed(client, source_key, source)
+    _changed(client, source_key, source, 1)
     if destination is None:
         destination = SetValue(intset=is_int(member))
-        client.db.set(destination_key, destination)
+        client.db.set(destination_key, destination, changes=0)
     if destination.add_member(member, _max_intset_entries(client.server.config)):
         client.db.changed(destination_key)
     return 1
@@ -232,13 +233,13 @@ def spop(client, args):
             return None
         member = random.choice(list(value))
         value.discard(member)
-        _changed(client, key, value)
+        _changed(client, key, value, 1)
         client.propagate_as = [[b"SREM", key, member]]  # the AOF must not draw again
         return member
     if value is None or count == 0:
         return RespSet()
     if count >= len(value):
-        client.db.delete(key)
+        client.db.delete(key, changes=len(value))
         client.propagate_as = [[b"DEL", key]]
         return RespSet(value.ordered())
     popped = random.sample(list(value), count)

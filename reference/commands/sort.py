@@ -83,7 +83,8 @@ def sort(client, args, store: bytes | None):
         return output
     if output:
         from reference.commands.lists import ListValue
-        db.set(store, ListValue(b"" if item is None else item for item in output))
+        db.set(store, ListValue(b"" if item is None else item for item in output),
+               changes=len(output))  # one per element stored
     else:
         db.delete(store)
     return len(output)

@@ -47,12 +47,12 @@ def _lookup(client, key: bytes, write: bool = False) -> ZSet | None:
     return value
 
 
-def _changed(client, key: bytes, zset: ZSet) -> None:
-    """After an in-place change: delete the key if emptied, else signal the change."""
+def _changed(client, key: bytes, zset: ZSet, count: int) -> None:
+    """After `count` members were removed: delete the key if emptied, else signal the change."""
     if not zset:
-        client.db.delete(key)
+        client.db.delete(key, changes=count)
     else:
-        client.db.changed(key)
+        client.db.changed(key, count)
 
 
 def _store(client, key: bytes, pairs) -> int:
@@ -173,7 +173,7 @@ def zrem(client, args):
         return 0
     removed = sum(zset.remove(member) for member in args["member"])
     if removed:
-        _changed(client, key, zset)
+        _changed(client, key, zset, removed)
     return removed
 
 
@@ -183,7 +183,7 @@ def _remove_range(client, key: bytes, bounds) -> int:
         return 0
     removed = zset.delete_slice(*bounds(zset))
     if removed:
-        _changed(client, key, zset)
+        _changed(client, key, zset, removed)
     return removed
 
 
@@ -531,7 +531,7 @@ def _pop(client, key: bytes, zset: ZSet, count: int, highest: bool):
         pairs = zset.pairs(0, n)
     for member, _ in pairs:
         zset.remove(member)
-    _changed(client, key, zset)
+    _changed(client, key, zset, len(pairs))
     return pairs
 
 

@@ -81,10 +81,9 @@ def _set(client, key: bytes, value: bytes, *, nx=False, xx=False, get=False,
     exists = db.get(key) is not None
     if (nx and exists) or (xx and not exists):
         return False, old
-    db.set(key, bytes(value), keep_ttl=keep_ttl)
-    if expire_at is not None:
-        # A time already past is stored as it is: the key is gone at its next lookup.
-        db.set_expire(key, expire_at)
+    # The value and its expiry are one change. A time already past is stored as it is: the key
+    # is gone at its next lookup.
+    db.set(key, bytes(value), keep_ttl=keep_ttl, expire_at=expire_at)
     return True, old
 
 
@@ -200,7 +199,7 @@ def getex(client, args):
     client.propagate_as = []   # GETEX itself is never written to the AOF, only what it did
     if option in EXPIRY_UNITS:
         when = _expiry_ms(client, "getex", option, args[option])
-        if not EXPIRY_UNITS[option][1] and when <= db.clock.ms:
+        if not EXPIRY_UNITS[option][1] and db.already_expired(when):
             db.delete(key)     # an absolute time already past deletes the key now
             client.propagate_as = [[b"UNLINK" if client.server.config["lazyfree-lazy-expire"]
                                     else b"DEL", key]]
@@ -283,8 +282,9 @@ def setrange(client, args):
     if value is None:
         value = bytearray(offset + len(piece))
         db.set(key, value)
-    elif not isinstance(value, bytearray):
-        value = bytearray(value)
+    else:
+        if not isinstance(value, bytearray):
+            value = bytearray(value)   # changed in place from now on
         db.replace(key, value)
     if len(value) < offset + len(piece):
         value.extend(bytes(offset + len(piece) - len(value)))   # the gap is zero bytes
