@@ -40,6 +40,7 @@ import time
 from reference.persistence import rdb_load
 from reference.persistence.crc64 import crc64
 from reference.persistence.rdb import dump_rdb, encode_string
+from reference.persistence.snapshots import key_save_delay
 from reference.protocol import split_inline_args
 
 MANIFEST_SUFFIX = ".manifest"
@@ -181,6 +182,54 @@ def _atoll(text: bytes) -> int:
         return 0
 
 
+class Truncated(Exception):
+    """The file ended in the middle of a command."""
+
+
+class BadFormat(Exception):
+    """Something other than a RESP array of bulk strings where a command should start."""
+
+
+def read_commands(data, pos: int = 0):
+    """The commands of AOF text from offset `pos`, as Redis's loader reads them: yields
+    (argv, end) for each complete command, `end` the offset just past it. Annotation lines
+    (`#TS:...`) are passed over. A file that ends inside a command raises Truncated; anything
+    that is not a RESP array of bulk strings raises BadFormat. Sans-I/O: the server's loader
+    and the tools both read through it."""
+    size = len(data)
+
+    def line() -> bytes:
+        nonlocal pos
+        end = data.find(b"\n", pos)
+        if end < 0:
+            raise Truncated()
+        text, pos = data[pos:end + 1], end + 1
+        return text
+
+    while pos < size:
+        header = line()
+        if header.startswith(b"#"):
+            continue
+        if not header.startswith(b"*"):
+            raise BadFormat()
+        argc = _atoll(header[1:])
+        if argc < 1:
+            raise BadFormat()
+        argv = []
+        for _ in range(argc):
+            if pos >= size:
+                raise Truncated()
+            size_line = line()
+            if not size_line.startswith(b"$"):
+                raise BadFormat()
+            length = _atoll(size_line[1:])
+            if pos + length + 2 > size:
+                raise Truncated()
+            argv.append(bytes(data[pos:pos + length]))
+            pos += length + 2
+        yield argv, pos
+
+
 # --- commands as the AOF holds them --------------------------------------------------------
 
 def encode_command(argv) -> bytes:
@@ -203,12 +252,17 @@ def _score(score: float) -> bytes:
     return b"%.17g" % score
 
 
-def dataset_as_commands(keyspace) -> bytes:
+def timestamp_annotation(unix_seconds: int) -> bytes:
+    """The line aof-timestamp-enabled writes before commands of a new second; loaders skip it."""
+    return b"#TS:%d\r\n" % unix_seconds
+
+
+def dataset_as_commands(keyspace, timestamp: int | None = None) -> bytes:
     """The dataset as commands that rebuild it (a base without RDB preamble), as Redis's
     rewriteAppendOnlyFileRio: per database a SELECT, per key its contents in batches, then its
-    expiry as PEXPIREAT."""
+    expiry as PEXPIREAT. With a timestamp (aof-timestamp-enabled), it starts with its annotation."""
     from reference.keyspace import type_name
-    out = []
+    out = [] if timestamp is None else [timestamp_annotation(timestamp)]
     for db in keyspace.dbs:
         keys = list(db.keys())
         if not keys:
@@ -256,14 +310,6 @@ def dataset_as_rdb_preamble(keyspace, config) -> bytes:
 
 # --- the server's AOF state ------------------------------------------------------------------
 
-class Truncated(Exception):
-    """The file ended in the middle of a command."""
-
-
-class BadFormat(Exception):
-    pass
-
-
 class LoadFailed(Exception):
     pass
 
@@ -292,6 +338,7 @@ class _LoadingClient:
         self.in_exec = True  # a blocking command answers at once rather than waiting
         self.blocked = None
         self.propagate_as = None
+        self.force_propagation = False
         self.out = []
 
     def select(self, index: int) -> None:
@@ -320,6 +367,7 @@ class AppendOnlyFile:
         self.manifest = Manifest()
         self.fd: int | None = None
         self.selected_db = -1
+        self.timestamp = 0         # the second of the last #TS annotation written
         self.unsynced = False      # written since the last fsync
         self.last_fsync = time.monotonic()
         self.incr_size = 0         # bytes in the incr file being appended to
@@ -420,6 +468,7 @@ class AppendOnlyFile:
         to append to, creating the directory, a base and an incr file as needed."""
         self.state = ON
         self.manifest = self._read_manifest()
+        self._adopt_old_style_file()
         started = time.monotonic()
         try:
             loaded = self.load_files()
@@ -430,6 +479,36 @@ class AppendOnlyFile:
         self.server.keyspace.effects.clear()  # what loading did is in the files already
         self.open_on_start()
         self.delete_history()
+
+    def _adopt_old_style_file(self) -> None:
+        """Upgrade from a Redis before 7.0: a single `appendfilename` in dir becomes the base of
+        a new manifest and moves into the directory. As Redis, only when nothing newer is there:
+        no directory, or no files in its manifest, or a manifest naming just that file as base
+        without having it yet (an upgrade interrupted half way, retried)."""
+        if not os.path.isfile(self.prefix):
+            return
+        manifest = self.manifest
+        interrupted = (manifest.base is not None and not manifest.incrs
+                       and manifest.base.name == self.prefix and not os.path.exists(self.path(self.prefix)))
+        if os.path.isdir(self.dirname) and (manifest.base or manifest.incrs) and not interrupted:
+            return
+        try:
+            os.makedirs(self.dirname, exist_ok=True)
+        except OSError as error:
+            self._log(f"Can't open or create append-only dir {self.dirname}: {error.strerror}", "warning")
+            raise SystemExit(1)
+        manifest.base = AOFFile(self.prefix, 1, BASE)
+        manifest.base_seq = 1
+        if not self.persist_manifest(manifest):
+            raise SystemExit(1)
+        try:
+            os.rename(self.prefix, self.path(self.prefix))
+        except OSError as error:
+            self._log(f"Error trying to move the old AOF file {self.prefix} into dir {self.dirname}: "
+                      f"{error.strerror}", "warning")
+            raise SystemExit(1)
+        self._log(f"Successfully migrated an old-style AOF file ({self.prefix}) into the AOF "
+                  f"directory ({self.dirname}).")
 
     def open_on_start(self) -> None:
         try:
@@ -543,53 +622,26 @@ class AppendOnlyFile:
                   "restart the server.", "warning")
         raise LoadFailed()
 
-    def replay(self, name: str, data: bytes) -> int | None:
-        """Run the file's commands; None if it ended cleanly, else the offset up to which its
-        commands were complete (the file was cut short). Bad format or an unknown command:
-        LoadFailed (logged)."""
+    def replay(self, name: str, data: bytes, start: int = 0, on_command=None) -> int | None:
+        """Run the file's commands from offset `start`; None if it ended cleanly, else the
+        offset up to which its commands were complete (the file was cut short, or a MULTI was
+        never closed). Bad format or an unknown command: LoadFailed (logged). on_command(end),
+        if given, hears the offset after each command (the tools' progress)."""
         from reference.dispatch import lookup, run
         server = self.server
         client = _LoadingClient(server)
-        pos = 0
-        valid_up_to = 0
-        valid_before_multi = 0
+        valid_up_to = start
+        valid_before_multi = start
         queued: list | None = None  # commands after MULTI, run at EXEC
-
-        def line() -> bytes:
-            nonlocal pos
-            end = data.find(b"\n", pos)
-            if end < 0:
-                raise Truncated()
-            text, pos = data[pos:end + 1], end + 1
-            return text
 
         def execute(command, argv) -> None:
             server.keyspace.clock.tick()
             run(command, client, argv)
             client.propagate_as = None
 
+        server.keyspace.loading = True  # nothing expires while the commands run
         try:
-            while pos < len(data):
-                header = line()
-                if header.startswith(b"#"):
-                    continue  # an annotation (#TS:...)
-                if not header.startswith(b"*"):
-                    raise BadFormat()
-                argc = _atoll(header[1:])
-                if argc < 1:
-                    raise BadFormat()
-                argv = []
-                for _ in range(argc):
-                    if pos >= len(data):
-                        raise Truncated()
-                    size_line = line()
-                    if not size_line.startswith(b"$"):
-                        raise BadFormat()
-                    size = _atoll(size_line[1:])
-                    if pos + size + 2 > len(data):
-                        raise Truncated()
-                    argv.append(data[pos:pos + size])
-                    pos += size + 2
+            for argv, end in read_commands(data, start):
                 command, error = lookup(server.commands, argv)
                 if command is None:
                     server.log(f"Unknown command '{argv[0].decode('latin-1')}' reading the append "
@@ -607,13 +659,17 @@ class AppendOnlyFile:
                         queued.append((command, argv))
                     else:
                         execute(command, argv)
-                valid_up_to = pos
+                valid_up_to = end
+                if on_command is not None:
+                    on_command(end)
         except Truncated:
             return valid_up_to
         except BadFormat:
             server.log(f"Bad file format reading the append only file {name}: make a backup of your "
                        f"AOF file, then use ./redis-check-aof --fix <filename.manifest>", "warning")
             raise LoadFailed() from None
+        finally:
+            server.keyspace.loading = False
         if queued is not None:
             server.log(f"Revert incomplete MULTI/EXEC transaction in AOF file {name}", "warning")
             return valid_before_multi
@@ -626,6 +682,11 @@ class AppendOnlyFile:
         if self.state == OFF or self.fd is None:
             return
         out = []
+        if self.server.config["aof-timestamp-enabled"]:
+            now = int(time.time())
+            if now > self.timestamp:
+                self.timestamp = now
+                out.append(timestamp_annotation(now))
         for db, argv in effects:
             if db != self.selected_db:
                 out.append(select_command(db))
@@ -679,7 +740,8 @@ class AppendOnlyFile:
             if config["aof-use-rdb-preamble"]:
                 data = dataset_as_rdb_preamble(self.server.keyspace, config)
             else:
-                data = dataset_as_commands(self.server.keyspace)
+                stamp = int(time.time()) if config["aof-timestamp-enabled"] else None
+                data = dataset_as_commands(self.server.keyspace, stamp)
             with open(temporary, "wb") as f:
                 f.write(data)
                 f.flush()
@@ -758,6 +820,7 @@ class AppendOnlyFile:
         status = 1
         try:
             temporary = f"temp-rewriteaof-bg-{os.getpid()}.aof"
+            key_save_delay(self.server)
             if self.write_base(temporary, temporary):
                 self._log(f"Successfully created the temporary AOF base file {temporary}")
                 status = 0
