@@ -6,6 +6,8 @@ import pytest
 from reference.keyspace import Keyspace
 from reference.persistence.crc64 import crc64
 from reference.persistence.rdb import dump_rdb, encode_length, encode_string, save_rdb
+from reference.persistence.rdb_load import RDBLoadError, parse_rdb
+from reference.persistence.rdb_scan import Aux, KeyEntry, RDBScanner, SelectDB
 
 
 def test_crc64_check_value():
@@ -49,3 +51,73 @@ def test_redis_check_rdb_accepts_the_file(tmp_path):
     result = subprocess.run(["redis-check-rdb", str(tmp_path / "dump.rdb")], capture_output=True, text=True)
     assert "RDB looks OK" in result.stdout, result.stdout
     assert "500 keys read" in result.stdout and "1 expires" in result.stdout
+
+
+# --- reading: parse_rdb's rules on top of the scanner ---------------------------------------------
+
+
+
+def _file(body: bytes, checksum: bool = True) -> bytes:
+    data = b"REDIS0010" + body + b"\xff"
+    return data + (crc64(data) if checksum else 0).to_bytes(8, "little")
+
+
+def _string_key(key: bytes, value: bytes, expire_ms: int | None = None) -> bytes:
+    prefix = b"\xfc" + expire_ms.to_bytes(8, "little") if expire_ms is not None else b""
+    return prefix + b"\x00" + encode_string(key) + encode_string(value)
+
+
+def _config(**changes):
+    from reference.persistence.rdb_load import DEFAULTS
+    return {**DEFAULTS, **changes}
+
+
+def test_the_scanner_yields_the_items_in_file_order():
+    data = _file(b"\xfa" + encode_string(b"redis-ver") + encode_string(b"7.0.15") + b"\xfe\x03\xfb\x02\x01"
+                 + _string_key(b"a", b"1", expire_ms=5) + _string_key(b"b", b"2"))
+    scanner = RDBScanner(data, now_ms=10)
+    items = list(scanner)
+    assert [type(item) for item in items] == [Aux, SelectDB, KeyEntry, KeyEntry]
+    assert (items[1].db, items[2].key, items[2].expire_at_ms, items[3].expire_at_ms) == (3, b"a", 5, None)
+    assert (scanner.keys_read, scanner.expires, scanner.already_expired, scanner.checksum) == (2, 1, 1, "ok")
+
+
+def test_parse_rdb_drops_expired_and_empty_keys_and_counts_them():
+    empty_list = b"\x12" + encode_string(b"empty") + b"\x00"       # a quicklist of no nodes
+    data = _file(b"\xfe\x00" + _string_key(b"gone", b"v", expire_ms=5) + empty_list
+                 + _string_key(b"kept", b"v", expire_ms=50))
+    loaded = parse_rdb(data, now_ms=10)
+    assert loaded.data[0] == {b"kept": b"v"} and loaded.expires[0] == {b"kept": 50}
+    assert (loaded.keys_loaded, loaded.keys_expired, loaded.empty_skipped) == (1, 1, 1)
+
+
+def test_parse_rdb_refuses_a_duplicated_key_and_too_high_a_database():
+    with pytest.raises(RDBLoadError) as error:
+        parse_rdb(_file(b"\xfe\x00" + _string_key(b"k", b"1") + _string_key(b"k", b"2")))
+    assert error.value.log_lines[0] == ("warning", "RDB has duplicated key 'k' in DB 0")
+    with pytest.raises(RDBLoadError) as error:
+        parse_rdb(_file(b"\xfe\x10" + _string_key(b"k", b"1")), _config(databases=16))
+    assert "more than 16 databases" in error.value.log_lines[0][1]
+
+
+def test_the_checksum_is_verified_unless_rdbchecksum_is_off_but_always_in_check_mode():
+    data = bytearray(_file(b"\xfe\x00" + _string_key(b"k", b"v")))
+    data[-1] ^= 1
+    with pytest.raises(RDBLoadError) as error:
+        parse_rdb(bytes(data))
+    assert error.value.log_lines[0][1].startswith("Wrong RDB checksum expected: (")
+    assert parse_rdb(bytes(data), _config(rdbchecksum=False)).data[0] == {b"k": b"v"}
+    with pytest.raises(RDBLoadError):
+        list(RDBScanner(bytes(data), _config(rdbchecksum=False), check_mode=True))
+    assert parse_rdb(_file(b"\xfe\x00" + _string_key(b"k", b"v"), checksum=False)).keys_loaded == 1
+
+
+def test_the_server_refuses_module_data_as_redis_without_the_module_does():
+    module_id = encode_length(12345 << 10 | 1)
+    with pytest.raises(RDBLoadError) as error:
+        parse_rdb(_file(b"\xfe\x00\x07" + encode_string(b"m") + module_id + b"\x00"))
+    assert "no matching module type 'AAAAAADA5'" in error.value.log_lines[-1][1]
+    with pytest.raises(RDBLoadError) as error:
+        parse_rdb(_file(b"\xf7" + module_id + b"\x02\x02\x00"))
+    assert error.value.log_lines == [
+        ("warning", "The RDB file contains AUX module data I can't load: no matching module 'AAAAAADA5'")]

@@ -3,6 +3,7 @@ written by a real redis-server and by the reference, whole and corrupted."""
 import io
 import json
 import os
+import struct
 import subprocess
 import sys
 import time
@@ -10,17 +11,21 @@ import time
 import pytest
 import redis
 
+from conformance.client import Client as RawClient
+from reference.persistence.crc64 import crc64
+from reference.persistence.rdb import encode_length, encode_string
 from reference.tools import Progress, bytes_from_json
 from reference.tools.__main__ import main
 
 PORT = 7612
+STREAM_PORTS = (7652, 7653, 7654)  # the streams fixture, a pre-7.0 stream, the reference
 NON_UTF8 = b"\xff\xfe\x00bin"
 
 
-def _start_redis(directory):
-    subprocess.run(["redis-server", "--port", str(PORT), "--dir", str(directory), "--save", "",
+def _start_redis(directory, port=PORT):
+    subprocess.run(["redis-server", "--port", str(port), "--dir", str(directory), "--save", "",
                     "--daemonize", "yes", "--enable-debug-command", "yes"], check=True, capture_output=True)
-    client = redis.Redis(port=PORT)
+    client = redis.Redis(port=port)
     for _ in range(100):
         try:
             client.ping()
@@ -76,8 +81,9 @@ def run(capsys, *argv):
 
 
 def redis_check(path):
-    result = subprocess.run(["redis-check-rdb", str(path)], capture_output=True, text=True, check=False)
-    return result.returncode, result.stdout
+    result = subprocess.run(["redis-check-rdb", str(path)], capture_output=True, check=False)
+    # A damaged file may put raw bytes in the report; the tools print them escaped, as here.
+    return result.returncode, result.stdout.decode("utf-8", "backslashreplace")
 
 
 def records(out: str) -> list[dict]:
@@ -96,7 +102,7 @@ def test_check_reports_as_redis_check_rdb_on_a_real_file(real, capsys):
 
 def _verdicts(capsys, path, data):
     path.write_bytes(data)
-    status, out, err = run(capsys, "check", path)
+    status, out, err = run(capsys, "check", path, "--format", "rdb")  # even when cut to "REDI"
     assert err == ""
     assert ("--- RDB ERROR DETECTED ---" in out) == (status == 1)
     return status, redis_check(path)[0]
@@ -281,3 +287,248 @@ def test_progress_is_rate_limited_and_ends_at_100_percent():
 def test_a_small_file_prints_no_progress(real, capsys):
     status, _, err = run(capsys, "check", real["path"], "--progress")
     assert status == 0 and err == ""
+
+
+# --- streams and module values -----------------------------------------------------------------
+
+def _raw(client, *args):
+    """A reply as the server sent it (RESP2 lists), without redis-py's reshaping."""
+    with RawClient("127.0.0.1", client.connection_pool.connection_kwargs["port"]) as raw:
+        return raw.call(*args)
+
+
+def _pairs(flat) -> dict:
+    return {flat[i].decode(): flat[i + 1] for i in range(0, len(flat), 2)}
+
+
+def _make_streams(client):
+    """Streams of several shapes; returns what the server says of each (XRANGE, XINFO FULL)."""
+    client.config_set("stream-node-max-entries", 4)      # many listpack nodes
+    for i in range(1, 40):
+        if i % 5 == 0:                                    # fields unlike the master entry's
+            fields = {"a": i, "c": "other", "d": NON_UTF8}
+        elif i % 7 == 0:
+            fields = {"b": i}
+        else:                                             # the master's fields: compressed
+            fields = {"a": i, "b": "x" * (i % 3) + ("y" * 300 if i == 11 else "")}
+        client.xadd("s", fields, id=f"{1000 + (i // 3) * 7}-{i % 3}")
+    client.xdel("s", "1007-1", "1014-0", "1021-2", "1000-1")   # deleted flags, a deleted master
+    client.xgroup_create("s", "g1", id="0")
+    client.xreadgroup("g1", "alice", {"s": ">"}, count=3)
+    client.xreadgroup("g1", "bob", {"s": ">"}, count=2)
+    client.xreadgroup("g1", "alice", {"s": ">"}, count=1)
+    client.xack("s", "g1", "1000-2", "1007-2")
+    client.xgroup_create("s", "g2", id="$")                   # entries_read known
+    client.xgroup_create("s", "g0", id="1010-0")              # entries_read unknown
+    client.execute_command("XGROUP", "CREATECONSUMER", "s", "g0", "carol")
+    for i in range(1, 30):
+        client.xadd("trimmed", {"n": i, "m": "v" * i})
+    client.xtrim("trimmed", maxlen=5, approximate=False)       # whole nodes gone, one partly
+    client.execute_command("XGROUP", "CREATE", "trimmed", "tg", "$", "ENTRIESREAD", 29)
+    client.xreadgroup("tg", "dave", {"trimmed": "0"})
+    client.xadd("emptied", {"f": "v"}, id="5-1")
+    client.xadd("emptied", {"f": "v"}, id="5-2")
+    client.xdel("emptied", "5-1", "5-2")                       # no entries, one node left
+    client.xgroup_create("made", "g", id="$", mkstream=True)  # empty from the start, with a group
+    client.xadd("setid", {"k": "v"}, id="7-7")
+    client.execute_command("XSETID", "setid", "9-9", "ENTRIESADDED", 42, "MAXDELETEDID", "8-0")
+    client.xadd("expiring", {"k": "v"})
+    client.pexpire("expiring", 10_000_000)
+    seen = {}
+    for key in (b"s", b"trimmed", b"emptied", b"made", b"setid", b"expiring"):
+        seen[key] = (_raw(client, "XRANGE", key, "-", "+"),
+                     _pairs(_raw(client, "XINFO", "STREAM", key, "FULL", "COUNT", 0)))
+    return seen
+
+
+@pytest.fixture(scope="module")
+def streams_file(tmp_path_factory):
+    """A dump.rdb written by redis-server holding streams (and a string), and what it said."""
+    directory = tmp_path_factory.mktemp("streams")
+    client = _start_redis(directory, STREAM_PORTS[0])
+    try:
+        seen = _make_streams(client)
+        client.set("plain", "string")
+        client.save()
+    finally:
+        client.shutdown(nosave=True)
+    return {"path": directory / "dump.rdb", "data": (directory / "dump.rdb").read_bytes(), "seen": seen}
+
+
+def _expected_stream(xrange, info) -> dict:
+    """What dump should print for a stream, from the server's XRANGE and XINFO STREAM FULL."""
+    def text(raw):
+        return raw.decode() if isinstance(raw, bytes) else raw
+    groups = []
+    for group in map(_pairs, info["groups"]):
+        groups.append({
+            "name": text(group["name"]), "last_delivered_id": text(group["last-delivered-id"]),
+            "entries_read": group["entries-read"],
+            "pending": [{"id": text(i), "consumer": text(c), "delivery_time_ms": t, "delivery_count": n}
+                        for i, c, t, n in group["pending"]],
+            "consumers": [{"name": text(c["name"]), "seen_time_ms": c["seen-time"],
+                           "pending": [text(p[0]) for p in c["pending"]]}
+                          for c in map(_pairs, group["consumers"])]})
+    return {
+        "length": info["length"],
+        "entries": [{"id": text(i), "fields": [[f, v] for f, v in zip(flat[0::2], flat[1::2])]}
+                    for i, flat in xrange],
+        "last_id": text(info["last-generated-id"]), "first_id": text(info["recorded-first-entry-id"]),
+        "max_deleted_entry_id": text(info["max-deleted-entry-id"]),
+        "entries_added": info["entries-added"], "groups": groups}
+
+
+def _decoded_stream(value) -> dict:
+    """dump's stream with its strings back to bytes, to compare with the server's replies."""
+    value = json.loads(json.dumps(value))
+    for entry in value["entries"]:
+        entry["fields"] = [[bytes_from_json(f), bytes_from_json(v)] for f, v in entry["fields"]]
+    return value
+
+
+def test_check_of_streams_matches_redis_check_rdb(streams_file, capsys):
+    status, out, err = run(capsys, "check", streams_file["path"])
+    theirs_status, theirs = redis_check(streams_file["path"])
+    assert (status, theirs_status, err) == (0, 0, "")
+    assert out == theirs
+    assert "[info] 7 keys read" in out and "[info] 1 expires" in out
+
+
+def test_dump_of_streams_matches_what_the_server_said(streams_file, capsys):
+    status, out, err = run(capsys, "dump", streams_file["path"])
+    assert (status, err) == (0, "")
+    by_key = {bytes_from_json(r["key"]): r for r in records(out)}
+    assert by_key[b"plain"]["value"] == "string"
+    for key, (xrange, info) in streams_file["seen"].items():
+        record = by_key[key]
+        assert (record["type"], record["encoding"], record["rdb_type"]) == ("stream", "stream", "stream-v2")
+        assert _decoded_stream(record["value"]) == _expected_stream(xrange, info), key
+    groups = [g for r in by_key.values() if r["type"] == "stream" for g in r["value"]["groups"]]
+    assert {type(g["entries_read"]) for g in groups} == {type(None), int}   # known and unknown
+    assert [g["name"] for g in by_key[b"s"]["value"]["groups"]] == ["g0", "g1", "g2"]
+    assert by_key[b"expiring"]["expire_at_ms"] > time.time() * 1000
+    assert by_key[b"made"]["value"]["entries"] == [] and by_key[b"made"]["value"]["groups"][0]["name"] == "g"
+
+
+def test_streams_survive_truncation_and_flipped_bytes_as_redis_check_rdb_says(streams_file, capsys, tmp_path):
+    data = streams_file["data"]
+    for length in range(0, len(data), max(1, len(data) // 60)):
+        ours, theirs = _verdicts(capsys, tmp_path / "cut.rdb", data[:length])
+        assert ours == theirs == 1, length
+    # Flips in the values, with the checksum made right again: the verdict is the structure's.
+    verdicts = set()
+    for position in range(90, len(data) - 9, max(1, len(data) // 400)):
+        for mask in (0x01, 0x80):
+            bad = bytearray(data)
+            bad[position] ^= mask
+            bad[-8:] = crc64(bytes(bad[:-8])).to_bytes(8, "little")
+            ours, theirs = _verdicts(capsys, tmp_path / "flip.rdb", bytes(bad))
+            assert ours == theirs, (position, mask)
+            verdicts.add(ours)
+    assert verdicts == {0, 1}   # some flips are harmless (a value's byte), some are caught
+
+
+def test_convert_refuses_streams_in_one_line(streams_file, capsys, tmp_path):
+    status, _, err = run(capsys, "convert", streams_file["path"], tmp_path / "out.rdb")
+    assert status == 1 and err.count("\n") == 1 and "stream values cannot be converted" in err
+
+
+def _module_id(name: str, version: int) -> int:
+    charset = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    number = 0
+    for char in name:
+        number = number << 6 | charset.index(char)
+    return number << 10 | version
+
+
+def _rdb_file(body: bytes) -> bytes:
+    data = b"REDIS0010" + body + b"\xff"
+    return data + crc64(data).to_bytes(8, "little")
+
+
+def _module_value_bytes(name: str, version: int) -> bytes:
+    """A type-7 value: module id, then each opcode once (sint, uint, float, double, string),
+    an opcode no module writes (passed over), and EOF."""
+    return (encode_length(_module_id(name, version)) + b"\x01" + encode_length(7) + b"\x02"
+            + encode_length(1 << 40) + b"\x03" + struct.pack("<f", 1.5) + b"\x04" + struct.pack("<d", 2.5)
+            + b"\x05" + encode_string(b"module data") + b"\x09" + b"\x00")
+
+
+def test_module_values_of_type_7_are_walked_as_redis_check_rdb_does(capsys, tmp_path):
+    path = tmp_path / "module.rdb"
+    path.write_bytes(_rdb_file(b"\xfe\x00" + b"\x07" + encode_string(b"mod") + _module_value_bytes("mytype-_9", 5)
+                               + b"\x00" + encode_string(b"after") + encode_string(b"v")))
+    status, out, _ = run(capsys, "check", path)
+    assert (status, out) == (0, redis_check(path)[1])
+    _, out, _ = run(capsys, "dump", path)
+    module, after = records(out)
+    assert (module["key"], module["type"], module["value"]) == ("mod", "module", None)
+    assert (module["module_type"], module["module_version"]) == ("mytype-_9", 5)
+    assert after["value"] == "v"
+    # Type 6 needs its module to be read: both refuse it.
+    path.write_bytes(_rdb_file(b"\xfe\x00\x06" + encode_string(b"mod") + _module_value_bytes("mytype-_9", 5)))
+    status, out, _ = run(capsys, "check", path)
+    theirs_status, theirs = redis_check(path)
+    assert status == theirs_status == 1
+    assert "no matching module type 'mytype-_9'" in out and "no matching module type 'mytype-_9'" in theirs
+
+
+def test_module_aux_data_is_walked_as_redis_check_rdb_does(capsys, tmp_path):
+    path = tmp_path / "aux.rdb"
+    aux = b"\xf7" + encode_length(_module_id("auxmodule", 1)) + b"\x02\x02" + b"\x05" + encode_string(b"x") + b"\x00"
+    path.write_bytes(_rdb_file(aux + b"\xfe\x00\x00" + encode_string(b"k") + encode_string(b"v")))
+    assert run(capsys, "check", path)[0] == redis_check(path)[0] == 0
+    path.write_bytes(_rdb_file(aux.replace(b"\x02\x02", b"\x01\x02", 1)))  # "when" not a uint
+    assert run(capsys, "check", path)[0] == redis_check(path)[0] == 1
+
+
+def _stream_v1_value() -> bytes:
+    """A stream as Redis before 7.0 wrote it (type 15): two nodes (the later one first in the
+    file), same-fields, own-fields and deleted entries, three groups, one pending entry."""
+    from reference.persistence import listpack
+
+    def node(master: tuple[int, int], items: list) -> bytes:
+        return encode_string(struct.pack(">QQ", *master)) + encode_string(listpack.encode([i if isinstance(i, bytes) else b"%d" % i for i in items]))
+    first = node((100, 0), [3, 1, 2, b"a", b"b", 0,
+                            2, 0, 0, b"1", b"2", 5,
+                            0, 0, 1, 1, b"c", b"3", 6,
+                            3, 5, 0, b"x", b"y", 5,
+                            2, 7, 0, b"p", b"q", 5])
+    second = node((200, 5), [1, 0, 1, b"z", 0, 2, 0, 0, b"zz", 4])
+    def group(name: bytes, last: tuple[int, int], pending: bytes = b"\x00", consumers: bytes = b"\x00") -> bytes:
+        return encode_string(name) + encode_length(last[0]) + encode_length(last[1]) + pending + consumers
+    pending = encode_length(1) + struct.pack(">QQ", 100, 1) + struct.pack("<q", 1000) + encode_length(2)
+    consumers = (encode_length(1) + encode_string(b"cons") + struct.pack("<q", 2000)
+                 + encode_length(1) + struct.pack(">QQ", 100, 1))
+    return (encode_length(2) + second + first + encode_length(4) + encode_length(300) + encode_length(0)
+            + encode_length(3) + group(b"before", (50, 0)) + group(b"grp", (105, 0), pending, consumers)
+            + group(b"last", (300, 0)))
+
+
+def test_a_stream_of_before_7_0_reads_as_redis_7_0_loads_it(capsys, tmp_path):
+    path = tmp_path / "dump.rdb"
+    path.write_bytes(_rdb_file(b"\xfe\x00\x0f" + encode_string(b"old") + _stream_v1_value()))
+    status, out, _ = run(capsys, "check", path)
+    assert (status, out) == (0, redis_check(path)[1])
+    _, out, _ = run(capsys, "dump", path)
+    (record,) = records(out)
+    assert record["rdb_type"] == "stream"
+    client = _start_redis(tmp_path, STREAM_PORTS[1])             # loads the file: what does 7.0 make of it?
+    try:
+        xrange = _raw(client, "XRANGE", "old", "-", "+")
+        info = _pairs(_raw(client, "XINFO", "STREAM", "old", "FULL", "COUNT", 0))
+    finally:
+        client.shutdown(nosave=True)
+    assert _decoded_stream(record["value"]) == _expected_stream(xrange, info)
+    assert [g["entries_read"] for g in record["value"]["groups"]] == [0, None, 4]
+
+
+def test_the_server_refuses_a_file_with_a_stream_in_one_clear_line(streams_file, tmp_path):
+    (tmp_path / "dump.rdb").write_bytes(streams_file["data"])
+    result = subprocess.run([sys.executable, "-m", "reference", "--port", str(STREAM_PORTS[2]), "--dir", str(tmp_path),
+                             "--save", ""], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+                            cwd=os.path.dirname(os.path.dirname(__file__)), check=False)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    refusals = [line for line in result.stdout.splitlines() if "streams are not supported by the reference" in line]
+    assert len(refusals) == 1 and "key '" in refusals[0], result.stdout

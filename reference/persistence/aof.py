@@ -41,7 +41,7 @@ from reference.persistence import rdb_load
 from reference.persistence.crc64 import crc64
 from reference.persistence.rdb import dump_rdb, encode_string
 from reference.persistence.snapshots import key_save_delay
-from reference.protocol import split_inline_args
+from reference.protocol import ErrorReply, split_inline_args
 
 MANIFEST_SUFFIX = ".manifest"
 TEMP_PREFIX = "temp-"
@@ -593,17 +593,10 @@ class AppendOnlyFile:
             raise LoadFailed() from None
         if not data:
             return "empty"
+        start = 0
         if data.startswith(b"REDIS"):
-            self._log("Reading RDB base file on AOF loading...")
-            try:
-                rdb_load.load_rdb(self.server.keyspace, path, self.server.config, self.server.log)
-            except rdb_load.RDBLoadError as error:
-                for level, line in error.log_lines:
-                    self._log(line, level)
-                self._log(f"Error reading the RDB base file {name}, AOF loading aborted", "warning")
-                raise LoadFailed() from None
-            return "ok"
-        valid_up_to = self.replay(name, data)
+            start = self.load_rdb_image(name, data)
+        valid_up_to = self.replay(name, data, start)
         if valid_up_to is None:
             return "ok"
         if self.server.config["aof-load-truncated"]:
@@ -622,6 +615,30 @@ class AppendOnlyFile:
                   "restart the server.", "warning")
         raise LoadFailed()
 
+    def load_rdb_image(self, name: str, data: bytes) -> int:
+        """A file that starts as an RDB image: a base written with the RDB preamble, or an
+        old-style AOF's preamble, which commands follow. Loads the image (its keys whose time
+        has passed too: they expire once loaded) and returns the offset where commands may
+        start; LoadFailed (logged) if it is bad."""
+        old_style = name == self.prefix
+        self._log("Reading RDB preamble from AOF file..." if old_style
+                  else "Reading RDB base file on AOF loading...")
+        try:
+            loaded = rdb_load.load_rdb_data(self.server.keyspace, data, self.server.config,
+                                            self.server.log, aof_preamble=True)
+        except rdb_load.RDBLoadError as error:
+            for level, line in error.log_lines:
+                self._log(line, level)
+            if not error.aborts:  # else Redis has exited already
+                what = "the RDB preamble of the AOF file" if old_style else "the RDB base file"
+                self._log(f"Error reading {what} {name}, AOF loading aborted", "warning")
+                self._log(f"Unrecoverable error reading the append only file {name}: Invalid argument",
+                          "warning")
+            raise LoadFailed() from None
+        if old_style:
+            self._log("Reading the remaining AOF tail...")
+        return loaded.end_offset
+
     def replay(self, name: str, data: bytes, start: int = 0, on_command=None) -> int | None:
         """Run the file's commands from offset `start`; None if it ended cleanly, else the
         offset up to which its commands were complete (the file was cut short, or a MULTI was
@@ -636,8 +653,15 @@ class AppendOnlyFile:
 
         def execute(command, argv) -> None:
             server.keyspace.clock.tick()
-            run(command, client, argv)
+            reply = run(command, client, argv)
             client.propagate_as = None
+            client.force_propagation = False
+            if isinstance(reply, ErrorReply):
+                # Redis logs the error as its code built it: a shared error object keeps its
+                # "-CODE", a plain ERR message comes without it; here ERR is the plain kind.
+                text = reply[4:] if reply.startswith("ERR ") else "-" + reply
+                server.log(f"== CRITICAL == This server is sending an error to its AOF-loading-client: "
+                           f"'{text[:4096]}' after processing the command '{command.name}'", "warning")
 
         server.keyspace.loading = True  # nothing expires while the commands run
         try:

@@ -3,8 +3,12 @@
 Every type and encoding Redis 7.0 writes or still loads is understood (see the TYPE_ constants
 of rdb.py): plain lists, sets, hashes and sorted sets (scores as text or as binary doubles);
 ziplists, zipmaps and intsets of older versions; listpacks and the quicklists of listpacks of
-7.0. Strings may be integer-encoded or LZF-compressed. Opcodes: AUX, SELECTDB, RESIZEDB,
-EXPIRETIME (s) and EXPIRETIME_MS, IDLE, FREQ and FUNCTION2 (read and passed over).
+7.0. Strings may be integer-encoded or LZF-compressed. Streams and module values are not: the
+reference has neither (a file holding one is refused; the tools still read them).
+
+This module reads values (`read_value`, shared with DUMP payloads and the tools); the walk over
+a file's opcodes (AUX, SELECTDB, RESIZEDB, EXPIRETIME/_MS, IDLE, FREQ, FUNCTION2, MODULE_AUX,
+keys) is rdb_scan.RDBScanner's, which `parse_rdb` drives with the server's rules.
 
 A value gets the encoding flag Redis would give it on load (the config's thresholds: a hash read
 as a listpack stays one unless it has too many fields, and so on; see `read_value`).
@@ -31,11 +35,14 @@ DEFAULTS = {"hash-max-listpack-entries": 512, "hash-max-listpack-value": 64,
 
 
 class RDBLoadError(Exception):
-    """The file or payload cannot be loaded. `log_lines`: (level, text) Redis logs for it."""
+    """The file or payload cannot be loaded. `log_lines`: (level, text) Redis logs for it.
+    `aborts`: Redis exits right there (a damaged file); else (a bad signature or version) the
+    loader returns an error and its caller logs what it was loading and exits."""
 
-    def __init__(self, reason: str, log_lines: list[tuple[str, str]]):
+    def __init__(self, reason: str, log_lines: list[tuple[str, str]], aborts: bool = True):
         super().__init__(reason)
         self.log_lines = log_lines
+        self.aborts = aborts
 
 
 class Truncated(RDBLoadError):
@@ -73,7 +80,12 @@ class Reader:
         return chunk
 
     def byte(self) -> int:
-        return self.read(1)[0]
+        try:
+            value = self.data[self.pos]
+        except IndexError:
+            raise Truncated() from None
+        self.pos += 1
+        return value
 
     def length_or_encoding(self) -> tuple[int, bool]:
         """(length, False) or (string encoding number, True)."""
@@ -89,13 +101,12 @@ class Reader:
             return struct.unpack(">I", self.read(4))[0], False
         if first == 0x81:
             return struct.unpack(">Q", self.read(8))[0], False
-        raise Corrupt(f"Unknown length encoding {first} in rdbLoadLen()")
+        raise Corrupt(f"Unknown length encoding {kind} in rdbLoadLen()")
 
     def length(self) -> int:
-        n, encoded = self.length_or_encoding()
-        if encoded:
-            raise Corrupt(f"Unknown length encoding {n} in rdbLoadLen()")
-        return n
+        """A length where only a length can be: an encoding byte (11xxxxxx) then reads as its
+        six bits, as Redis's rdbLoadLen reads it."""
+        return self.length_or_encoding()[0]
 
     def string(self) -> bytes:
         n, encoded = self.length_or_encoding()
@@ -181,6 +192,8 @@ def _decode(codec, blob: bytes, error: str) -> list[bytes]:
 def read_value(reader: Reader, kind: int, config=None):
     """The value of RDB type `kind`, with the encoding flag Redis would give it; None for an
     empty collection (Redis skips those when loading a file)."""
+    if kind == R.TYPE_STRING:  # the commonest: first, before the collections' settings
+        return reader.string()
     from reference.commands.lists import ListValue
     from reference.commands.sets import SetValue
 
@@ -190,8 +203,6 @@ def read_value(reader: Reader, kind: int, config=None):
     zset_value = _setting(config, "zset-max-listpack-value")
     max_intset = _setting(config, "set-max-intset-entries")
 
-    if kind == R.TYPE_STRING:
-        return reader.string()
     if kind == R.TYPE_LIST:
         n = reader.length()
         return ListValue(reader.string() for _ in range(n)) or None
@@ -304,93 +315,49 @@ class Loaded:
         self.keys_loaded = 0
         self.keys_expired = 0
         self.empty_skipped = 0
+        self.end_offset = 0  # just past the checksum: an old-style AOF's commands follow
 
 
-def parse_rdb(data: bytes, config=None, now_ms: int | None = None) -> Loaded:
-    """The contents of an RDB file; keys already expired at now_ms are left out (as a master
-    loading its own file does)."""
+def parse_rdb(data: bytes, config=None, now_ms: int | None = None,
+              aof_preamble: bool = False) -> Loaded:
+    """The contents of an RDB file, read by rdb_scan.RDBScanner under the server's rules: no
+    database beyond `databases`, keys already expired at now_ms left out (as a master loading
+    its own file does; not from an AOF's base or preamble, whose keys expire once loaded),
+    empty collections skipped, a key twice in a database refused, and the checksum verified
+    only when rdbchecksum is on."""
+    from reference.persistence.rdb_scan import Aux, KeyEntry, RDBScanner, SelectDB
+
     if now_ms is None:
         now_ms = int(time.time() * 1000)
-    if data[:5] != b"REDIS":
-        raise RDBLoadError("Wrong signature", [
-            ("warning", "Wrong signature trying to load DB from file"),
-            ("warning", "Fatal error loading the DB: Invalid argument. Exiting.")])
-    try:
-        version = int(data[5:9])
-    except ValueError:
-        version = 0
-    if not 1 <= version <= R.RDB_VERSION:
-        raise RDBLoadError("Bad version", [
-            ("warning", f"Can't handle RDB format version {version}"),
-            ("warning", "Fatal error loading the DB: Invalid argument. Exiting.")])
     databases = _setting(config, "databases")
     loaded = Loaded(databases)
-    reader = Reader(data)
-    reader.pos = 9
-    db = 0
-    expire_at = None
-    while True:
-        kind = reader.byte()
-        if kind == R.OPCODE_EXPIRETIME:
-            expire_at = struct.unpack("<i", reader.read(4))[0] * 1000
-            continue
-        if kind == R.OPCODE_EXPIRETIME_MS:
-            expire_at = struct.unpack("<q", reader.read(8))[0]
-            continue
-        if kind == R.OPCODE_FREQ:
-            reader.read(1)
-            continue
-        if kind == R.OPCODE_IDLE:
-            reader.length()
-            continue
-        if kind == R.OPCODE_EOF:
-            break
-        if kind == R.OPCODE_SELECTDB:
-            db = reader.length()
-            if db >= databases:
+    scanner = RDBScanner(data, config, now_ms, verify_checksum=_setting(config, "rdbchecksum"))
+    for item in scanner:
+        if type(item) is KeyEntry:
+            if item.value is None:
+                loaded.empty_skipped += 1
+                continue
+            when = item.expire_at_ms
+            if when is not None and when < now_ms and not aof_preamble:
+                loaded.keys_expired += 1
+                continue
+            data_of_db = loaded.data[item.db]
+            if item.key in data_of_db:
+                raise RDBLoadError("Duplicated key", [
+                    ("warning", f"RDB has duplicated key '{item.key.decode('latin-1')}' in DB {item.db}"),
+                    ("warning", "Guru Meditation: Duplicated key found in RDB file")])
+            data_of_db[item.key] = item.value
+            if when is not None:
+                loaded.expires[item.db][item.key] = when
+            loaded.keys_loaded += 1
+        elif type(item) is SelectDB:
+            if item.db >= databases:
                 raise RDBLoadError("Too many databases", [
                     ("warning", f"FATAL: Data file was created with a Redis server configured to "
                                 f"handle more than {databases} databases. Exiting\n")])
-            continue
-        if kind == R.OPCODE_RESIZEDB:
-            reader.length()
-            reader.length()
-            continue
-        if kind == R.OPCODE_AUX:
-            name = reader.string()
-            loaded.aux[name] = reader.string()
-            continue
-        if kind == R.OPCODE_FUNCTION2:
-            reader.string()  # a function library's code: the reference has no functions to load
-            continue
-        if kind == R.OPCODE_MODULE_AUX:
-            raise Corrupt("The RDB file contains AUX module data I can't load: no matching module")
-        key = reader.string()
-        value = read_value(reader, kind, config)
-        when, expire_at = expire_at, None
-        if value is None:
-            loaded.empty_skipped += 1
-            continue
-        if when is not None and when < now_ms:
-            loaded.keys_expired += 1
-            continue
-        if key in loaded.data[db]:
-            raise RDBLoadError("Duplicated key", [
-                ("warning", f"RDB has duplicated key '{key.decode('latin-1')}' in DB {db}"),
-                ("warning", "Guru Meditation: Duplicated key found in RDB file")])
-        loaded.data[db][key] = value
-        if when is not None:
-            loaded.expires[db][key] = when
-        loaded.keys_loaded += 1
-    if version >= 5:
-        body_end = reader.pos
-        stored = struct.unpack("<Q", reader.read(8))[0]
-        if _setting(config, "rdbchecksum") and stored != 0:
-            expected = crc64(data[:body_end])
-            if stored != expected:
-                raise Corrupt("RDB CRC error", [
-                    ("warning", f"Wrong RDB checksum expected: ({expected:x}) but got ({stored:x}). "
-                                f"Aborting now.")])
+        elif type(item) is Aux:
+            loaded.aux[item.name] = item.value
+    loaded.end_offset = scanner.end_offset
     return loaded
 
 
@@ -406,10 +373,18 @@ def load_rdb(keyspace, path: str, config=None, log=None) -> Loaded:
     """Load the RDB file at path into keyspace (all or nothing), logging as Redis does through
     log(message, level). Raises FileNotFoundError if there is none, RDBLoadError if it is bad
     (the keyspace is then untouched)."""
-    with open(path, "rb") as f:
-        data = f.read()
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except IsADirectoryError:
+        raise Truncated() from None  # Redis opens it, and its first read comes back short
+    return load_rdb_data(keyspace, data, config, log)
+
+
+def load_rdb_data(keyspace, data, config=None, log=None, aof_preamble: bool = False) -> Loaded:
+    """load_rdb of a file's bytes; aof_preamble: the image is an AOF's base or preamble."""
     log = log or (lambda message, level="notice": None)
-    loaded = parse_rdb(data, config)
+    loaded = parse_rdb(data, config, aof_preamble=aof_preamble)
     version = loaded.aux.get(b"redis-ver")
     if version is not None:
         log(f"Loading RDB produced by version {version.decode('latin-1')}")
@@ -446,6 +421,8 @@ def load_at_startup(server) -> None:
     except RDBLoadError as error:
         for level, line in error.log_lines:
             server.log(line, level)
+        if not error.aborts:
+            server.log("Fatal error loading the DB: Invalid argument. Exiting.", "warning")
         raise SystemExit(1)
     except OSError as error:
         server.log(f"Fatal error loading the DB: {error.strerror}. Exiting.", "warning")

@@ -2,11 +2,13 @@
 
 `python -m reference.tools` is the command line (see __main__.py); this module is what it runs:
 
-- `RDBScanner` walks an RDB file item by item (AUX fields, SELECTDB, keys), keeping the
-  counters redis-check-rdb reports and the running CRC-64, so that a file of any size is checked
-  or dumped without building a keyspace. Values are decoded by the server's own reader
-  (`reference.persistence.rdb_load.read_value`), so the tools judge a file exactly as loading
-  it would; a failure is an `RDBFileError` that says where (byte offset), while doing what, and
+- `RDBScanner` walks an RDB file item by item (AUX fields, SELECTDB, keys). It is the server's
+  own scanner (`reference.persistence.rdb_scan`, the one opcode loop behind loading a file) in
+  check mode: it keeps the counters redis-check-rdb reports and a running CRC-64, so that a file
+  of any size is checked or dumped without building a keyspace; values are decoded by the
+  server's own reader, so the tools judge a file exactly as loading it would, and also decode
+  streams (`reference.persistence.streams`) and walk type-7 module values, which the server
+  refuses. A failure is an `RDBFileError` that says where (byte offset), while doing what, and
   on which key.
 - `json_record` turns one key into a JSON-friendly dict (see its docstring for the shapes).
 - `convert_rdb` reads a file into a keyspace and writes it again with the server's writer.
@@ -20,12 +22,10 @@ import base64
 import math
 import mmap
 import os
-import re
 import struct
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 # The value types register with the keyspace (TYPE, OBJECT ENCODING, the RDB writer's type
 # lookup) where their commands are defined; the reader imports the others itself.
@@ -33,23 +33,42 @@ import reference.commands.sorted_sets
 import reference.commands.strings  # noqa: F401
 from reference.config import Config
 from reference.persistence import rdb as R
-from reference.persistence.crc64 import crc64
-from reference.persistence.rdb_load import RDBLoadError, Reader, read_value
+from reference.persistence import rdb_scan
+from reference.persistence.rdb_load import RDBLoadError
+from reference.persistence.rdb_scan import (  # noqa: F401 (the tools' names for them)
+    TYPE_MODULE,
+    TYPE_MODULE_2,
+    Aux,
+    KeyEntry,
+    ModuleAux,
+    ModuleValue,
+    SelectDB,
+)
+from reference.persistence.streams import (
+    TYPE_STREAM_LISTPACKS,
+    TYPE_STREAM_LISTPACKS_2,
+    UNKNOWN_ENTRIES_READ,
+    StreamValue,
+    id_text,
+)
 
-# The object types of RDB version 10 as redis-check-rdb names them; the value is what TYPE says.
+# The object types of RDB version 10: (name in `dump`'s rdb_type, what TYPE says).
 RDB_TYPES = {
     R.TYPE_STRING: ("string", "string"), R.TYPE_LIST: ("list-linked", "list"),
     R.TYPE_SET: ("set-hashtable", "set"), R.TYPE_ZSET: ("zset-v1", "zset"),
     R.TYPE_HASH: ("hash-hashtable", "hash"), R.TYPE_ZSET_2: ("zset-v2", "zset"),
-    6: ("module-value", "module"), 7: ("module-value", "module"),
+    TYPE_MODULE: ("module-value", "module"), TYPE_MODULE_2: ("module-value-v2", "module"),
     R.TYPE_HASH_ZIPMAP: ("hash-zipmap", "hash"), R.TYPE_LIST_ZIPLIST: ("list-ziplist", "list"),
     R.TYPE_SET_INTSET: ("set-intset", "set"), R.TYPE_ZSET_ZIPLIST: ("zset-ziplist", "zset"),
     R.TYPE_HASH_ZIPLIST: ("hash-ziplist", "hash"), R.TYPE_LIST_QUICKLIST: ("quicklist", "list"),
-    15: ("stream", "stream"), R.TYPE_HASH_LISTPACK: ("hash-listpack", "hash"),
+    TYPE_STREAM_LISTPACKS: ("stream", "stream"), R.TYPE_HASH_LISTPACK: ("hash-listpack", "hash"),
     R.TYPE_ZSET_LISTPACK: ("zset-listpack", "zset"), R.TYPE_LIST_QUICKLIST_2: ("quicklist-v2", "list"),
-    19: ("stream", "stream"),
+    TYPE_STREAM_LISTPACKS_2: ("stream-v2", "stream"),
 }
-UNSUPPORTED_TYPES = {6, 7, 15, 19}  # modules and streams: the reference has neither
+# redis-check-rdb's own labels for a type in its error reports: its table has none for 7 and
+# 8, and ends before 19.
+CHECK_LABELS = {kind: name for kind, (name, _) in RDB_TYPES.items() if kind < 19}
+CHECK_LABELS.update({TYPE_MODULE_2: "", 8: ""})
 
 
 class RDBFileError(Exception):
@@ -76,30 +95,7 @@ def printable(raw: bytes) -> str:
 
 
 def type_label(rdb_type: int) -> str:
-    return RDB_TYPES.get(rdb_type, ("unknown",))[0]
-
-
-@dataclass
-class Aux:
-    name: bytes
-    value: bytes
-    offset: int  # just past the field, as redis-check-rdb reports it
-
-
-@dataclass
-class SelectDB:
-    db: int
-    offset: int
-
-
-@dataclass
-class KeyEntry:
-    db: int
-    key: bytes
-    rdb_type: int
-    value: object        # as the server holds it; None for an empty collection
-    expire_at_ms: int | None
-    offset: int          # where the entry (its expiry, if any) starts
+    return CHECK_LABELS.get(rdb_type, "unknown")
 
 
 @contextmanager
@@ -113,142 +109,43 @@ def mapped(path: str):
             yield data
 
 
-class RDBScanner:
-    """Iterate over an RDB file's items (Aux, SelectDB, KeyEntry) in file order.
+class RDBScanner(rdb_scan.RDBScanner):
+    """The server's scanner (reference.persistence.rdb_scan) in check mode, as redis-check-rdb
+    reads: streams decoded, type-7 module values walked, the CRC-64 kept running and always
+    verified. A failure is an RDBFileError saying where.
 
     An empty collection is an error unless allow_empty (then its KeyEntry has value None).
     Values get the encoding a server with `config` (default: the default configuration) would
-    give them on loading. Afterwards (or after an RDBFileError) the counters hold what redis-check-rdb reports:
-    keys_read (counted once the key name is read), expires, already_expired (expiry before
-    now_ms); version; checksum: "ok", "disabled" (stored as zero) or None (versions < 5 have
-    none); trailing: bytes after the checksum, which Redis ignores."""
+    give them on loading. The counters (keys_read, expires, already_expired, version, checksum,
+    end_offset, trailing) are the base class's."""
 
     def __init__(self, data, now_ms: int | None = None, progress=None, config=None,
                  allow_empty: bool = False):
-        self.data = data
-        self.allow_empty = allow_empty
-        self.now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-        self.progress = progress
         # Encoding thresholds (hash-max-listpack-entries, ...): a default-configured server's.
-        self.config = config if config is not None else Config.from_argv([])
-        self.version = 0
-        self.keys_read = self.expires = self.already_expired = 0
-        self.checksum: str | None = None
-        self.trailing = 0
-        self.end_offset = 0
+        super().__init__(data, config if config is not None else Config.from_argv([]), now_ms,
+                         progress, check_mode=True, verify_checksum=True)
+        self.allow_empty = allow_empty
 
     def __iter__(self):
-        reader = Reader(self.data)
-        self._reader = reader
-        self._doing, self._key, self._type = "start", None, None
         try:
-            yield from self._items(reader)
-        except RDBLoadError as error:  # the server's reader: truncation, bad encodings, ...
+            for item in super().__iter__():
+                if type(item) is KeyEntry and item.value is None and not self.allow_empty:
+                    # Loading skips an empty collection; redis-check-rdb (deep sanitization)
+                    # rejects it.
+                    self.doing, self.key, self.rdb_type = "read-object-value", item.key, item.rdb_type
+                    raise RDBFileError("Empty key: a collection without elements", self.position,
+                                       self.doing, self.key, self.rdb_type)
+                yield item
+        except rdb_scan.ChecksumMismatch as error:
+            raise self._error(f"RDB CRC error (expected {error.expected:x}, file has {error.stored:x})") from None
+        except RDBLoadError as error:  # the reader's: truncation, bad encodings, ...
             raise self._error(str(error)) from None
         except (ValueError, IndexError, OverflowError, MemoryError, struct.error) as error:
             # A decoder tripped over data too damaged for its own checks; still the file's fault.
             raise self._error(f"Malformed data ({type(error).__name__}: {error})") from None
 
     def _error(self, reason: str) -> RDBFileError:
-        return RDBFileError(reason, self._reader.pos, self._doing, self._key, self._type)
-
-    def _items(self, reader: Reader):
-        data = self.data
-        if len(data) < 9:
-            raise self._error("Unexpected EOF reading RDB file")
-        reader.pos = 9
-        if data[:5] != b"REDIS":
-            raise self._error("Wrong signature trying to load DB from file")
-        # The version is read as C's atoi reads it: the leading digits, 0 if there are none.
-        digits = re.match(rb"[0-9]*", bytes(data[5:9])).group()
-        self.version = int(digits) if digits else 0
-        if not 1 <= self.version <= R.RDB_VERSION:
-            raise self._error(f"Can't handle RDB format version {self.version}")
-        crc, crc_done = 0, 0
-        db, expire_at, entry_start = 0, None, None
-        while True:
-            # The checksum covers everything before it: fold in what the last item read.
-            crc, crc_done = crc64(data[crc_done:reader.pos], crc), reader.pos
-            if self.progress is not None:
-                self.progress.update(reader.pos)
-            self._doing = "read-type"
-            if entry_start is None:
-                entry_start = reader.pos
-            kind = reader.byte()
-            if kind in (R.OPCODE_EXPIRETIME, R.OPCODE_EXPIRETIME_MS):
-                self._doing = "read-expire"
-                if kind == R.OPCODE_EXPIRETIME:
-                    expire_at = struct.unpack("<i", reader.read(4))[0] * 1000
-                else:
-                    expire_at = struct.unpack("<q", reader.read(8))[0]
-                continue
-            if kind == R.OPCODE_FREQ:
-                reader.read(1)
-                continue
-            if kind == R.OPCODE_IDLE:
-                reader.length()
-                continue
-            if kind == R.OPCODE_EOF:
-                break
-            if kind == R.OPCODE_SELECTDB:
-                self._doing = "read-len"
-                db = reader.length()
-                yield SelectDB(db, reader.pos)
-                entry_start = None
-                continue
-            if kind == R.OPCODE_RESIZEDB:
-                self._doing = "read-len"
-                reader.length()
-                reader.length()
-                entry_start = None
-                continue
-            if kind == R.OPCODE_AUX:
-                self._doing = "read-aux"
-                name = reader.string()
-                yield Aux(name, reader.string(), reader.pos)
-                entry_start = None
-                continue
-            if kind == R.OPCODE_FUNCTION2:
-                self._doing = "read-functions"
-                reader.string()  # a function library's code: nothing here needs it
-                entry_start = None
-                continue
-            if kind == R.OPCODE_MODULE_AUX:
-                self._doing = "read-module-aux"
-                raise self._error("Module data is not supported by the reference")
-            if kind not in RDB_TYPES:
-                raise self._error(f"Invalid object type: {kind}")
-            self._type = kind
-            self._doing = "read-key"
-            self._key = reader.string()
-            self.keys_read += 1
-            self._doing = "read-object-value"
-            if kind in UNSUPPORTED_TYPES:
-                raise self._error(f"{type_label(kind)} values are not supported by the reference")
-            value = read_value(reader, kind, self.config)
-            if value is None and not self.allow_empty:
-                # Loading skips an empty collection; redis-check-rdb (deep sanitization) rejects it.
-                raise self._error("Empty key: a collection without elements")
-            if expire_at is not None:
-                self.expires += 1
-                if expire_at < self.now_ms:
-                    self.already_expired += 1
-            yield KeyEntry(db, self._key, kind, value, expire_at, entry_start)
-            self._key = self._type = expire_at = entry_start = None
-        self._doing = "check-sum"
-        if self.version >= 5:
-            body_crc = crc64(data[crc_done:reader.pos], crc)
-            stored = struct.unpack("<Q", reader.read(8))[0]
-            if stored == 0:
-                self.checksum = "disabled"
-            elif stored != body_crc:
-                raise self._error(f"RDB CRC error (expected {body_crc:x}, file has {stored:x})")
-            else:
-                self.checksum = "ok"
-        self.end_offset = reader.pos
-        self.trailing = len(data) - reader.pos
-        if self.progress is not None:
-            self.progress.update(reader.pos, final=True)
+        return RDBFileError(reason, self.position, self.doing, self.key, self.rdb_type)
 
 
 # --- JSON ------------------------------------------------------------------------------------
@@ -275,19 +172,57 @@ def json_score(score: float):
     return score
 
 
+def json_stream(stream: StreamValue) -> dict:
+    """A stream as XRANGE and XINFO STREAM FULL describe it (IDs as "ms-seq", times in unix ms,
+    groups and consumers by name, pending entries by ID)."""
+    return {
+        "length": stream.length,
+        "entries": [{"id": id_text(entry_id), "fields": [[json_bytes(f), json_bytes(v)] for f, v in pairs]}
+                    for entry_id, pairs in stream.entries],
+        "last_id": id_text(stream.last_id),
+        "first_id": id_text(stream.first_id),
+        "max_deleted_entry_id": id_text(stream.max_deleted_entry_id),
+        "entries_added": stream.entries_added,
+        "groups": [{
+            "name": json_bytes(group.name),
+            "last_delivered_id": id_text(group.last_delivered_id),
+            "entries_read": None if group.entries_read == UNKNOWN_ENTRIES_READ else group.entries_read,
+            "pending": [{"id": id_text(entry.id), "consumer": json_bytes(entry.consumer),
+                         "delivery_time_ms": entry.delivery_time_ms,
+                         "delivery_count": entry.delivery_count}
+                        for entry in group.pending.values()],
+            "consumers": [{"name": json_bytes(consumer.name), "seen_time_ms": consumer.seen_time_ms,
+                           "pending": [id_text(pending_id) for pending_id in consumer.pending]}
+                          for consumer in group.consumers],
+        } for group in stream.groups],
+    }
+
+
 def json_record(entry: KeyEntry) -> dict:
     """One key as a JSON-friendly dict:
     {"db", "key", "type", "encoding", "rdb_type", "expire_at_ms", "value"}.
     type: what TYPE says; encoding: what OBJECT ENCODING would say once loaded (null for an
-    empty collection, which Redis skips on load); rdb_type: the file's own encoding; expire_at_ms:
+    empty collection, which Redis skips on load); rdb_type: the file's own encoding (null for a
+    key that was not read from an RDB file: KeyEntry.rdb_type None); expire_at_ms:
     absolute unix ms or null. value: a string; a list's elements; a set's members (an intset's
-    ascending); a hash's [field, value] pairs; a sorted set's [member, score] pairs by score.
+    ascending); a hash's [field, value] pairs; a sorted set's [member, score] pairs by score;
+    a stream's json_stream dict; null for a module value, whose record also has "module_type"
+    (the type's 9-character name) and "module_version" (its encoding version).
     Every string is json_bytes: text, or {"base64": ...} when not UTF-8."""
     from reference.keyspace import VALUE_TYPES
 
-    rdb_name, type_name = RDB_TYPES[entry.rdb_type]
     value = entry.value
-    if value is None:
+    if entry.rdb_type is None:  # a key not read from an RDB file (an AOF's, rebuilt)
+        rdb_name, type_name = None, VALUE_TYPES[type(value)].name
+    else:
+        rdb_name, type_name = RDB_TYPES[entry.rdb_type]
+    extra = {}
+    if isinstance(value, StreamValue):
+        shaped, encoding = json_stream(value), "stream"
+    elif isinstance(value, ModuleValue):
+        shaped, encoding = None, "raw"
+        extra = {"module_type": value.module_type, "module_version": value.encoding_version}
+    elif value is None:
         shaped, encoding = [], None
     else:
         encoding = VALUE_TYPES[type(value)].encoding(value, None)
@@ -302,7 +237,7 @@ def json_record(entry: KeyEntry) -> dict:
         else:
             shaped = [[json_bytes(member), json_score(score)] for score, member in value.order]
     return {"db": entry.db, "key": json_bytes(entry.key), "type": type_name, "encoding": encoding,
-            "rdb_type": rdb_name, "expire_at_ms": entry.expire_at_ms, "value": shaped}
+            "rdb_type": rdb_name, "expire_at_ms": entry.expire_at_ms, "value": shaped, **extra}
 
 
 # --- converting ------------------------------------------------------------------------------
@@ -320,6 +255,9 @@ def read_keyspace(scanner: RDBScanner):
     for item in scanner:
         if not isinstance(item, KeyEntry) or item.value is None:
             continue
+        if isinstance(item.value, (StreamValue, ModuleValue)):
+            raise RDBFileError(f"{RDB_TYPES[item.rdb_type][1]} values cannot be converted: the reference "
+                               f"has no such type", item.offset, "convert", item.key, item.rdb_type)
         data, expires = databases.setdefault(item.db, ({}, {}))
         if item.key in data:
             raise DuplicateKey(f"duplicated key {printable(item.key)!r} in DB {item.db}")
