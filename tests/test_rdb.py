@@ -15,6 +15,23 @@ def test_crc64_check_value():
     assert crc64(b"6789", crc64(b"12345")) == crc64(b"123456789")
 
 
+def _crc64_by_definition(data: bytes) -> int:
+    """Bit by bit: reflected input and output, polynomial 0xad93d23594c935a9, init 0, no xor."""
+    poly_reflected = int(f"{0xAD93D23594C935A9:064b}"[::-1], 2)
+    crc = 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ poly_reflected if crc & 1 else crc >> 1
+    return crc
+
+
+@pytest.mark.parametrize("data", [b"", b"\x00", b"\xff" * 3, bytes(range(256)), b"REDIS0010" * 50])
+def test_crc64_is_the_jones_polynomial_bit_by_bit(data):
+    assert crc64(data) == _crc64_by_definition(data)
+    assert crc64(memoryview(data)[1:], crc64(data[:1])) == _crc64_by_definition(data)
+
+
 @pytest.mark.parametrize("n, encoded", [
     (0, b"\x00"), (63, b"\x3f"), (64, b"\x40\x40"), (16383, b"\x7f\xff"),
     (16384, b"\x80\x00\x00\x40\x00"), (1 << 32, b"\x81\x00\x00\x00\x01\x00\x00\x00\x00"),
