@@ -935,3 +935,22 @@ def test_idle_clients_are_closed_after_timeout(launcher):
         time.sleep(0.2)
         assert busy.call("PING") == "PONG"
     assert idle.is_closed(timeout=1)
+
+
+# --- HELP of the container commands ---------------------------------------------------------
+
+@pytest.mark.parametrize("container", ["CLIENT", "OBJECT", "PUBSUB", "CONFIG", "COMMAND"])
+def test_help_names_every_subcommand_the_server_lists(client, container):
+    """The text is each server's own; the shape is common: simple strings, a first line naming
+    the container, then each subcommand COMMAND INFO lists at the start of a line, explained on
+    indented lines below."""
+    lines = client.call(container, "HELP")
+    assert isinstance(lines, list) and all(isinstance(line, str) for line in lines)
+    assert lines[0].startswith(f"{container} <subcommand> ")
+    info = client.call("COMMAND", "INFO", container.lower())
+    listed = [sub[0].decode().split("|")[1].upper() for sub in info[0][9]]
+    starts = [line.split(" ")[0].upper() for line in lines[1:] if not line.startswith(" ")]
+    assert "HELP" in listed and set(listed) <= set(starts)
+    assert any(line.startswith("    ") for line in lines)  # explanations, indented
+    assert str(client.call(container, "HELP", "extra")) == \
+        f"ERR wrong number of arguments for '{container.lower()}|help' command"

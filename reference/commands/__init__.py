@@ -49,6 +49,19 @@ def getkeys(name: str):
     return register
 
 
+def subcommand_help(client, container: str) -> list:
+    """A container's HELP reply (CLIENT HELP, ...): a line naming it, then per subcommand its
+    syntax and, indented, its summary, all from the spec, in the order the spec declares them."""
+    from reference.protocol import Status
+
+    spec = client.server.commands[container.encode()].spec
+    lines = [f"{spec.display_name} <subcommand> [<arg> ...]; its subcommands:"]
+    for sub in spec.subcommands.values():
+        lines.append(sub.docs_syntax()[len(spec.display_name) + 1:])
+        lines.append(f"    {sub.summary}")
+    return [Status(line) for line in lines]
+
+
 def load_handlers() -> dict[str, tuple[object, frozenset[str], dict]]:
     for module in FAMILY_MODULES:
         importlib.import_module(f"reference.commands.{module}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from reference.commands import handler
+from reference.commands import handler, subcommand_help
 from reference.dispatch import CommandError
 from reference.protocol import OK, PONG, Status, Verbatim, wire_text
 from reference.server import VERSION
@@ -334,3 +334,8 @@ def matches_kill_filters(other, caller, filters: dict) -> bool:
             and (filters.get("type") in (None, client_type(other)))
             and (filters.get("id") in (None, other.id))
             and not (other is caller and filters["skipme"]))
+
+
+@handler("client|help")
+def client_help(client, args):
+    return subcommand_help(client, "client")

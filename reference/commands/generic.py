@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import random
 
-from reference.commands import handler
+from reference.commands import handler, subcommand_help
 from reference.dispatch import CommandError
 from reference.patterns import glob_match
 from reference.keyspace import VALUE_TYPES, Database, type_name
@@ -412,3 +412,8 @@ def object_freq(client, args):
             "that when switching between policies at runtime LRU and LFU data will take some time "
             "to adjust.")
     return LFU_INIT_VAL  # divergence: no LFU counters are kept (see spec/generic.md)
+
+
+@handler("object|help")
+def object_help(client, args):
+    return subcommand_help(client, "object")

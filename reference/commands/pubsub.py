@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from reference.commands import handler
+from reference.commands import handler, subcommand_help
 from reference.dispatch import CommandError
 from reference.patterns import glob_match
 from reference.protocol import Frames, Push
@@ -233,3 +233,8 @@ def pubsub_numpat(client, args):
 
 
 # The text Redis 7.0 answers (a reply, so the oracle's bytes).
+
+
+@handler("pubsub|help")
+def pubsub_help(client, args):
+    return subcommand_help(client, "pubsub")

@@ -12,7 +12,7 @@ import time
 
 import spec
 from reference import info
-from reference.commands import GETKEYS, handler
+from reference.commands import GETKEYS, handler, subcommand_help
 from reference.config import ConfigSetError
 from reference.dispatch import CommandError
 from reference.patterns import glob_match
@@ -516,3 +516,13 @@ def shutdown(client, args):
     server.stopping = True
     client.close_after_reply = True
     return NO_REPLY
+
+
+@handler("config|help")
+def config_help(client, args):
+    return subcommand_help(client, "config")
+
+
+@handler("command|help")
+def command_help(client, args):
+    return subcommand_help(client, "command")

@@ -65,6 +65,12 @@ def _setting(config, name):
     return config[name]
 
 
+def settings_of(config) -> dict:
+    """The settings loading reads (DEFAULTS' names) from a config, as a plain dict: read once
+    per file rather than once per value."""
+    return {name: _setting(config, name) for name in DEFAULTS}
+
+
 class Reader:
     """A cursor over the bytes of a file or payload."""
 

@@ -36,6 +36,7 @@ from reference.persistence.rdb_load import (
     Reader,
     Truncated,
     read_value,
+    settings_of,
 )
 
 TYPE_MODULE = 6        # a module value only its module can read
@@ -141,7 +142,7 @@ class RDBScanner:
     def __init__(self, data, config=None, now_ms: int | None = None, progress=None,
                  check_mode: bool = False, verify_checksum: bool = True):
         self.data = data
-        self.config = config
+        self.config = settings_of(config)  # read_value's thresholds, looked up once
         self.now_ms = int(time.time() * 1000) if now_ms is None else now_ms
         self.progress = progress
         self.check_mode = check_mode
