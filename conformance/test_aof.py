@@ -149,6 +149,33 @@ def test_relative_expiries_are_written_as_absolute_times(launcher):
     assert commands[11] == [b"SET", b"f", b"0.5", b"KEEPTTL"]
 
 
+def test_expire_conditions_are_written_as_they_were_typed(launcher):
+    server = launcher.start(appendonly="yes", appendfsync="always")
+    with server.client() as c:
+        c.call("SET", "p", "1", "nx", "pxat", "99999999999999", "get")  # rebuilt: SET p 1 PXAT ms
+        c.call("SET", "k", "1")
+        c.call("EXPIRE", "k", "100", "nx")
+        c.call("EXPIRE", "k", "300", "gt", "Gt")
+    text = read(os.path.join(aof_dir(server), "appendonly.aof.1.incr.aof"))
+    flags = [chunk.split(b"\r\n")[8::2] for chunk in text.split(b"*")[1:] if b"PEXPIREAT" in chunk]
+    assert flags == [[b"nx"], [b"gt", b"Gt"]]
+    assert b"*5\r\n$3\r\nSET\r\n$1\r\np\r\n$1\r\n1\r\n$4\r\nPXAT\r\n$14\r\n99999999999999\r\n" in text
+
+
+def test_set_get_and_getset_are_written_as_plain_sets(launcher):
+    server = launcher.start(appendonly="yes", appendfsync="always")
+    with server.client() as c:
+        c.call("SET", "a", "0")
+        c.call("set", "a", "1", "get", "XX", "Get")  # the GET words are left out
+        c.call("SET", "a", "2", "GET")
+        c.call("GETSET", "a", "3")                    # written as SET
+    text = read(os.path.join(aof_dir(server), "appendonly.aof.1.incr.aof"))
+    assert text.endswith(b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n0\r\n"
+                         b"*4\r\n$3\r\nset\r\n$1\r\na\r\n$1\r\n1\r\n$2\r\nXX\r\n"
+                         b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n2\r\n"
+                         b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n3\r\n")
+
+
 def test_bgrewriteaof_makes_a_new_base_and_incr(launcher):
     server = launcher.start(appendonly="yes", appendfsync="always")
     with server.client() as c:
@@ -356,11 +383,16 @@ def test_restore_with_a_relative_ttl_is_written_with_absttl(launcher):
         c.call("RESTORE", "gone", 0, payload)
         c.call("RESTORE", "gone", 1, payload, "REPLACE", "ABSTTL")  # in the past: DEL
         deadline = c.call("PEXPIRETIME", "dst")
+        c.call("RESTORE", "typed", 100000, payload, "freq", "3", "replace")  # options kept as typed
+        typed_deadline = c.call("PEXPIRETIME", "typed")
     text = read(os.path.join(aof_dir(server), "appendonly.aof.1.incr.aof"))
     written = b"*5\r\n$7\r\nRESTORE\r\n$3\r\ndst\r\n$%d\r\n%d\r\n$%d\r\n%b\r\n$6\r\nABSTTL\r\n" % (
         len(str(deadline)), deadline, len(payload), payload)
     assert written in text
     assert b"*2\r\n$3\r\nDEL\r\n$4\r\ngone\r\n" in text
+    written = b"*8\r\n$7\r\nRESTORE\r\n$5\r\ntyped\r\n$%d\r\n%d\r\n$%d\r\n%b\r\n" % (
+        len(str(typed_deadline)), typed_deadline, len(payload), payload)
+    assert written + b"$4\r\nfreq\r\n$1\r\n3\r\n$7\r\nreplace\r\n$6\r\nABSTTL\r\n" in text
     server.restart()
     with server.client() as c:
         assert c.call("PEXPIRETIME", "dst") == deadline

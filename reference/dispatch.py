@@ -129,7 +129,9 @@ def lookup(table: dict[bytes, Command], argv: list[bytes]) -> tuple[Command | No
 
 
 def run(command: Command, client, argv: list[bytes]):
-    """Match the arguments and run the handler; errors become error replies."""
+    """Match the arguments and run the handler; errors become error replies. The handler
+    finds the command line as given in `client.argv` (for what it propagates)."""
+    client.argv = argv
     try:
         args = command.match(argv[command.first_arg:])
         return command.handler(client, args)

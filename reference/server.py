@@ -86,6 +86,7 @@ class Client:
         self.watched: list[tuple] = []  # (db, key) this client WATCHes
         self.in_exec = False    # running EXEC's commands: blocking commands must not wait
         self.blocked = None     # a reference.blocking.Waiting while in a blocking command
+        self.argv: list[bytes] = []  # the command line being run (dispatch.run sets it)
         self.propagate_as: list[list[bytes]] | None = None  # a handler's rewrite for the AOF
         # Record the command although it counted no change (Redis's forceCommandPropagation):
         # FLUSHALL of empty databases, a blocked pop served by another client's write.

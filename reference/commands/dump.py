@@ -26,17 +26,6 @@ def dump(client, args):
     return dump_payload(value, client.server.config)
 
 
-def _restore_absolute(args, key: bytes, when_ms: int, payload: bytes) -> list[bytes]:
-    argv = [b"RESTORE", key, b"%d" % when_ms, payload]
-    if args.get("replace"):
-        argv.append(b"REPLACE")
-    if "seconds" in args:
-        argv += [b"IDLETIME", b"%d" % args["seconds"]]
-    if "frequency" in args:
-        argv += [b"FREQ", b"%d" % args["frequency"]]
-    return argv + [b"ABSTTL"]
-
-
 @handler("restore", raw=("ttl",))
 def restore(client, args):
     db = client.db
@@ -70,8 +59,8 @@ def restore(client, args):
         client.propagate_as = [[b"DEL", key]]
         return OK
     db.set(key, value, expire_at=ttl or None)  # one change, replacing the old value if any
-    if relative:  # the AOF gets the absolute time, as Redis writes it
-        client.propagate_as = [_restore_absolute(args, key, ttl, payload)]
+    if relative:  # the AOF gets the absolute time: the TTL replaced, ABSTTL added at the end
+        client.propagate_as = [[*client.argv[:2], b"%d" % ttl, *client.argv[3:], b"ABSTTL"]]
     if idle is not None:
         db.access[key] = now - idle * 1000
     # FREQ sets an LFU counter, which only the LFU eviction policies keep; the reference has none.

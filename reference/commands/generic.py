@@ -278,10 +278,10 @@ def _expire(client, args, command: str, amount_name: str, unit_ms: int, relative
         client.propagate_as = [[_lazy_delete_command(client, "lazyfree-lazy-expire"), key]]
     else:
         db.set_expire(key, when)
-        if command != "pexpireat":  # the AOF and replicas get the absolute time, as Redis
-            client.propagate_as = [[b"PEXPIREAT", key, b"%d" % when,
-                                    *(word.upper().encode() for word in ("nx", "xx", "gt", "lt")
-                                      if word in conditions)]]
+        if command != "pexpireat":
+            # The AOF and replicas get the absolute time; the conditions stay as they were
+            # typed (Redis rewrites only the command's name and its time).
+            client.propagate_as = [[b"PEXPIREAT", key, b"%d" % when, *client.argv[3:]]]
     return 1
 
 

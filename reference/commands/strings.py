@@ -99,6 +99,9 @@ def set_(client, args):
                      keep_ttl=option == "keepttl")
     if done and expire_at is not None:
         _propagate_set_pxat(client, args["key"], args["value"], expire_at)
+    elif get:  # written without its GET words: only the client wanted the old value
+        client.propagate_as = [[word for position, word in enumerate(client.argv)
+                                if position < 3 or word.lower() != b"get"]]
     if get:
         return old
     return OK if done else None
@@ -129,6 +132,7 @@ def psetex(client, args):
 @handler("getset")
 def getset(client, args):
     _, old = _set(client, args["key"], args["value"], get=True)
+    client.propagate_as = [[b"SET", *client.argv[1:]]]  # written as the SET it did
     return old
 
 

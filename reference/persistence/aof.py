@@ -337,6 +337,7 @@ class _LoadingClient:
         self.watched = []
         self.in_exec = True  # a blocking command answers at once rather than waiting
         self.blocked = None
+        self.argv = []
         self.propagate_as = None
         self.force_propagation = False
         self.out = []
