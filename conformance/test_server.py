@@ -786,6 +786,69 @@ def test_debug_arity(client):
     assert client.call("DEBUG") == arity_error("debug")
 
 
+ZEROS = "0" * 40
+DATASET = [("SET", "s", "hello"), ("SET", "n", "123"), ("RPUSH", "l", "a", "1", "b"),
+           ("SADD", "t", "x", "y", "3"), ("SADD", "i", "1", "2", "3"), ("HSET", "h", "f", "v", "g", "1"),
+           ("ZADD", "z", "1.5", "a", "-inf", "b", "3", "c"), ("ZADD", "zi", "0.1", "100"),
+           ("EXPIRE", "s", "1000"), ("SELECT", "3"), ("SET", "k3", "v"), ("SELECT", "0")]
+
+
+@pytest.mark.launches
+def test_debug_digest_is_real_redis_digest(client, real_redis):
+    """The same data gives the same fingerprints as real Redis: the dataset's and each value's."""
+    oracle = real_redis.start()
+    with oracle.client() as other:
+        for server in (client, other):
+            server.call("FLUSHALL")
+            assert server.call("DEBUG", "DIGEST") == ZEROS
+            for command in DATASET:
+                server.call(*command)
+        assert client.call("DEBUG", "DIGEST") == other.call("DEBUG", "DIGEST") != ZEROS
+        keys = ["s", "n", "l", "t", "i", "h", "z", "zi", "missing"]
+        assert client.call("DEBUG", "DIGEST-VALUE", *keys) == other.call("DEBUG", "DIGEST-VALUE", *keys)
+
+
+def test_debug_digest_value_ignores_order_and_ttl_times(client):
+    client.call("SADD", "a", "x", "y", "z")
+    client.call("SADD", "b", "z", "x", "y")
+    client.call("RPUSH", "l1", "x", "y")
+    client.call("RPUSH", "l2", "y", "x")
+    client.call("SET", "e1", "v", "EX", "100")
+    client.call("SET", "e2", "v", "EX", "200")
+    client.call("SET", "e3", "v")
+    a, b, l1, l2, e1, e2, e3, missing = client.call(
+        "DEBUG", "DIGEST-VALUE", "a", "b", "l1", "l2", "e1", "e2", "e3", "missing")
+    assert a == b and l1 != l2 and e1 == e2 != e3 and missing == ZEROS
+    assert client.call("DEBUG", "DIGEST-VALUE") == []
+    before = client.call("DEBUG", "DIGEST")
+    client.call("MOVE", "e3", "5")  # the same key and value in another database
+    assert client.call("DEBUG", "DIGEST") != before
+
+
+@pytest.mark.launches
+def test_debug_loadaof_reloads_from_the_files(launcher):
+    server = launcher.start(appendonly="yes", appendfsync="always")
+    with server.client() as client:
+        for command in DATASET:
+            client.call(*command)
+        digest = client.call("DEBUG", "DIGEST")
+        assert client.call("DEBUG", "LOADAOF") == "OK"
+        assert client.call("DEBUG", "DIGEST") == digest
+        assert info_fields(client.call("INFO", "persistence"))["rdb_changes_since_last_save"] == "0"
+        client.call("SET", "after", "1")  # still appending to the same files
+    server.restart()
+    with server.client() as client:
+        assert client.call("GET", "after") == b"1"
+
+
+@pytest.mark.launches
+def test_debug_loadaof_without_an_aof_ends_the_server(launcher):
+    server = launcher.start()
+    with server.client() as client:
+        client.send_command("DEBUG", "LOADAOF")
+    assert server.process.wait(10) == 1
+
+
 @pytest.mark.launches
 def test_debug_refused_unless_enabled(launcher):
     server = launcher.start(enable_debug_command="no")

@@ -14,6 +14,7 @@ import spec
 from reference import info
 from reference.commands import GETKEYS, handler, subcommand_help
 from reference.config import ConfigSetError
+from reference.digest import dataset_digest, value_digest
 from reference.dispatch import CommandError
 from reference.patterns import glob_match
 from reference.protocol import OK, ErrorReply, Push, RespSet, Status, Verbatim
@@ -482,6 +483,15 @@ def debug(client, args):
         return _debug_protocol(client, args["type"].decode("latin-1").lower())
     if subcommand == "reload":
         return _debug_reload(client, args.get("option") or [])
+    if subcommand == "digest":
+        return Status(dataset_digest(server.keyspace).hex())
+    if subcommand == "digest-value":
+        # Keys whose time has passed still count: no lookup, which would remove them.
+        return [Status(value_digest(client.db, key).hex() if key in client.db.data else "0" * 40)
+                for key in args.get("key", [])]
+    if subcommand == "loadaof":
+        server.aof.reload()
+        return OK
     name = args["name"].decode("utf-8", "replace")[:128]
     return ErrorReply(f"ERR unknown subcommand or wrong number of arguments for '{name}'. "
                       f"Try DEBUG HELP.")

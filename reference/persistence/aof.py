@@ -511,6 +511,25 @@ class AppendOnlyFile:
         self._log(f"Successfully migrated an old-style AOF file ({self.prefix}) into the AOF "
                   f"directory ({self.dirname}).")
 
+    def reload(self) -> None:
+        """DEBUG LOADAOF: write out what is pending, empty every database, and load the AOF
+        again from the files the manifest on disk names. As in Redis, a failure to load (no
+        AOF at all included) ends the process with status 1."""
+        keyspace = self.server.keyspace
+        self.fsync()
+        for db in keyspace.dbs:
+            db.flush()
+        self.manifest = self._read_manifest()
+        self.delete_history()
+        try:
+            if not self.load_files():
+                raise LoadFailed()
+        except LoadFailed:
+            raise SystemExit(1) from None
+        keyspace.effects.clear()  # what loading did is in the files already
+        self.server.snapshots.forget_changes()
+        self._log("Append Only File loaded by DEBUG LOADAOF", "warning")
+
     def open_on_start(self) -> None:
         try:
             os.makedirs(self.dirname, exist_ok=True)
