@@ -454,6 +454,7 @@ class Config:
         self.users: list[list[str]] = []
         self.modules: list[tuple[str, list[str]]] = []
         self.module_configs: dict[str, str] = {}
+        self.warn = None  # the server's log at warning level, for what CONFIG SET logs
         self.on_change("hz", _clamp_hz)
 
     # --- reading values
@@ -564,6 +565,9 @@ class Config:
                 try:
                     callback(self, option.name)
                 except ConfigApplyError as reason:
+                    if self.warn is not None:
+                        self.warn(f"Failed applying new configuration. Possibly related to new "
+                                  f"{option.name} setting. Restoring previous settings.")
                     self._values = before
                     for done, name in ran:  # re-apply the old values; Redis only logs errors here
                         try:

@@ -142,6 +142,7 @@ class Server:
         self.aof = append_only.attach(self)  # the append-only file, BGREWRITEAOF
         self.log_role = "M"  # as Redis marks log lines: M the server, C a child it forked
         self._wakeup_r, self._wakeup_w = socket.socketpair()
+        config.warn = lambda message: self.log(message, "warning")
         config.on_change("dir", self._on_dir_change)
         config.on_change("proto-max-bulk-len", self._on_max_bulk_len_change)
 
@@ -218,7 +219,7 @@ class Server:
         self.selector.register(self._wakeup_r, selectors.EVENT_READ, "wakeup")
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
-        self.log("Server initialized")
+        self.log("Server initialized", "warning")  # as Redis logs it
         self.log("Ready to accept connections")
         next_cron = time.monotonic()
         period = 1.0 / self.config["hz"]
