@@ -257,11 +257,13 @@ def test_real_redis_loads_the_targets_files(launcher, real_redis, tmp_path):
         wait_rewrite_done(c)
         c.call("RPUSH", "l", "after-rewrite")
         before = snapshot(c)
+        digest = c.call("DEBUG", "DIGEST")  # every database, every value, TTLs
     server.stop()
     shutil.copytree(aof_dir(server), tmp_path / "appendonlydir")
     real = real_redis.start(dir=str(tmp_path), appendonly="yes")
     with real.client() as c:
         assert snapshot(c) == before
+        assert c.call("DEBUG", "DIGEST") == digest
 
 
 def test_target_loads_real_redis_files(launcher, real_redis, tmp_path):
@@ -273,11 +275,13 @@ def test_target_loads_real_redis_files(launcher, real_redis, tmp_path):
         c.call("SADD", "set", "after-rewrite")
         c.call("EXPIRE", "s", "500")
         before = snapshot(c)
+        digest = c.call("DEBUG", "DIGEST")
     real.stop()
     shutil.copytree(aof_dir(real), tmp_path / "appendonlydir")
     server = launcher.start(dir=str(tmp_path), appendonly="yes")
     with server.client() as c:
         assert snapshot(c) == before
+        assert c.call("DEBUG", "DIGEST") == digest
 
 
 def _cut_short(launcher, tmp_path):

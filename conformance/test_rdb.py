@@ -96,9 +96,11 @@ def test_target_loads_a_file_real_redis_wrote(launcher, real_redis, tmp_path):
     source = real_redis.start()
     fill(source.client())
     before = snapshot(source.client())
+    digest = source.client().call("DEBUG", "DIGEST")  # every database, every value, TTLs
     directory = copy_into_fresh_dir(save_and_stop(source), tmp_path, "target")
     loaded = launcher.start(dir=directory)
     same(before, snapshot(loaded.client()))
+    assert loaded.client().call("DEBUG", "DIGEST") == digest
     with open(loaded.log_path) as log:
         text = log.read()
     assert "Done loading RDB, keys loaded: 17, keys expired: 0." in text
@@ -109,12 +111,14 @@ def test_real_redis_loads_a_file_the_target_wrote(launcher, real_redis, tmp_path
     source = launcher.start()
     fill(source.client())
     before = snapshot(source.client())
+    digest = source.client().call("DEBUG", "DIGEST")
     path = save_and_stop(source)
     check = subprocess.run(["redis-check-rdb", path], capture_output=True, text=True)
     assert "RDB looks OK" in check.stdout, check.stdout
     directory = copy_into_fresh_dir(path, tmp_path, "real")
     loaded = real_redis.start(dir=directory)
     same(before, snapshot(loaded.client()))
+    assert loaded.client().call("DEBUG", "DIGEST") == digest
 
 
 ONE_KEY_FILES = [
