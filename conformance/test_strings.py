@@ -412,6 +412,24 @@ def test_incrbyfloat_increment_not_a_float(client, increment):
     assert client.call("GET", "k") == b"1.5"
 
 
+def test_incrbyfloat_result_is_never_integer_encoded(client):
+    # Redis makes the result from a long double as a plain string: embstr even when it reads
+    # as an integer, raw past 44 bytes; a copy or a rename keeps it, INCR makes it an int.
+    client.call("SET", "k", "2")
+    assert client.call("INCRBYFLOAT", "k", "1") == b"3"
+    assert client.call("OBJECT", "ENCODING", "k") == b"embstr"
+    assert client.call("INCRBYFLOAT", "n", "5") == b"5"
+    assert client.call("OBJECT", "ENCODING", "n") == b"embstr"
+    assert client.call("COPY", "n", "copied") == 1
+    assert client.call("OBJECT", "ENCODING", "copied") == b"embstr"
+    assert client.call("RENAME", "k", "renamed") == "OK"
+    assert client.call("OBJECT", "ENCODING", "renamed") == b"embstr"
+    assert client.call("INCR", "renamed") == 4
+    assert client.call("OBJECT", "ENCODING", "renamed") == b"int"
+    client.call("INCRBYFLOAT", "big", "1e47")
+    assert client.call("OBJECT", "ENCODING", "big") == b"raw"
+
+
 def test_incrbyfloat_long_but_valid_text(client):
     client.call("SET", "k", "0" * 5118 + "1")
     assert client.call("INCRBYFLOAT", "k", "0" * 5119) == b"1"

@@ -132,6 +132,10 @@ class Database:
         """The key changed: WATCHers' transactions will fail, blocked clients may be served."""
         if self.watched_keys or self.blocking_keys:
             for client in self.watched_keys.get(key, ()):
+                if client.watched.get((self, key)) and key not in self.data:
+                    # Watched when already past its time: its deletion is no change (once).
+                    client.watched[(self, key)] = False
+                    continue
                 client.dirty_cas = True
             if key in self.blocking_keys:
                 self.ready_keys[(self, key)] = None  # a dict: served in the order they became ready
@@ -142,12 +146,30 @@ class Database:
         self.keyspace.dirty += count
         self.touch(key)
 
-    def touch_all(self) -> None:
-        """Every watched key that exists changed (FLUSHDB, SWAPDB)."""
+    def touch_all(self, replaced_with: Database | None = None) -> None:
+        """This database is emptied (FLUSHDB), or gets the contents of `replaced_with`
+        (SWAPDB): a watched key that exists here or there changed, as Redis's
+        touchAllWatchedKeysInDb decides; for a key that was past its time when watched, going
+        away or staying past its time is no change."""
+        def past_its_time(key: bytes) -> bool:
+            when = replaced_with.expires.get(key)
+            return when is not None and when <= self.clock.ms
         for key, clients in self.watched_keys.items():
-            if key in self.data:
-                for client in clients:
-                    client.dirty_cas = True
+            here = key in self.data
+            there = replaced_with is not None and key in replaced_with.data
+            if not (here or there):
+                continue
+            for client in clients:
+                if client.watched.get((self, key)):
+                    if not there:
+                        client.watched[(self, key)] = False
+                        continue
+                    if past_its_time(key):
+                        continue
+                elif not here and past_its_time(key):
+                    client.watched[(self, key)] = True
+                    continue
+                client.dirty_cas = True
 
     # The writes below count `changes` in `dirty`: one unless the command counts its own way
     # (elements pushed, members removed ...; Redis chooses per command).
@@ -156,6 +178,10 @@ class Database:
             changes: int = 1) -> None:
         """Store value; the key's expiry becomes expire_at (absolute ms; None: no expiry),
         unless keep_ttl keeps the one it had."""
+        if key in self.expires:
+            # Redis looks the key up before overwriting it (setKey): one past its time is
+            # deleted first, and that DEL is written before the command (MSET, ...).
+            self._expired(key)
         self.data[key] = value
         self.access[key] = self.clock.ms
         self.keyspace.dirty += changes
@@ -192,6 +218,15 @@ class Database:
         self.keyspace.dirty += changes
         return True
 
+    def discard(self, key: bytes, changes: int = 1) -> bool:
+        """Remove what is stored at key without looking it up (Redis's dbDelete): a key past
+        its time counts as there, and no DEL of its own is written. False if nothing was."""
+        if key not in self.data:
+            return False
+        self._remove(key)
+        self.keyspace.dirty += changes
+        return True
+
     def _remove(self, key: bytes) -> None:
         del self.data[key]
         self.expires.pop(key, None)
@@ -211,14 +246,12 @@ class Database:
     def swap(self, other: Database) -> None:
         """Exchange contents (SWAPDB); clients stay with their database number, so watchers
         of either see their keys change and blocked clients may now be served."""
-        self.touch_all()
-        other.touch_all()
+        self.touch_all(replaced_with=other)
+        other.touch_all(replaced_with=self)
         self.data, other.data = other.data, self.data
         self.expires, other.expires = other.expires, self.expires
         self.access, other.access = other.access, self.access
         self._reaper = other._reaper = None
-        other.touch_all()
-        self.touch_all()
         for db in (self, other):
             db.ready_keys.update(((db, key), None) for key in db.blocking_keys if key in db.data)
 

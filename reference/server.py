@@ -17,6 +17,7 @@ import time
 import traceback
 
 from reference.blocking import Block, BlockedClients
+from reference.commands.transactions import wrap_in_multi
 from reference.dispatch import build_table, lookup, run
 from reference.info import error_code
 from reference.keyspace import Keyspace
@@ -43,6 +44,9 @@ EFFECT_RECORDERS: list = []
 
 # Commands that act on the transaction itself rather than being queued by MULTI.
 TRANSACTION_CONTROL = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
+# Commands that may lazily expire any number of keys: their DELs are not wrapped in one
+# MULTI ... EXEC (Redis's CMD_TOUCHES_ARBITRARY_KEYS).
+TOUCHES_ARBITRARY_KEYS = frozenset({"scan", "randomkey"})
 # What a RESP2 client may still send while subscribed to something.
 SUBSCRIBED_CONTEXT = frozenset({"subscribe", "ssubscribe", "unsubscribe", "sunsubscribe",
                                 "psubscribe", "punsubscribe", "ping", "quit", "reset"})
@@ -83,7 +87,8 @@ class Client:
         self.transaction: list[list[bytes]] | None = None  # argv queued since MULTI, else None
         self.transaction_failed = False  # a command was refused while queueing: EXECABORT
         self.dirty_cas = False  # a WATCHed key changed: EXEC will fail
-        self.watched: list[tuple] = []  # (db, key) this client WATCHes
+        # (db, key) this client WATCHes -> was the key already past its time when watched?
+        self.watched: dict[tuple, bool] = {}
         self.in_exec = False    # running EXEC's commands: blocking commands must not wait
         self.blocked = None     # a reference.blocking.Waiting while in a blocking command
         self.argv: list[bytes] = []  # the command line being run (dispatch.run sets it)
@@ -454,6 +459,7 @@ class Server:
         that changed the dataset is recorded for the AOF."""
         keyspace = self.keyspace
         dirty_before = keyspace.dirty
+        first_effect = len(keyspace.effects)
         started = time.perf_counter()
         try:
             reply = run(command, client, argv)
@@ -463,6 +469,8 @@ class Server:
         command.usec += int((time.perf_counter() - started) * 1_000_000)
         if (keyspace.dirty != dirty_before or client.force_propagation) and "write" in command.flags:
             self.propagate(client, argv)  # (EXEC's commands are propagated one by one)
+        if not client.in_exec and command.name not in TOUCHES_ARBITRARY_KEYS:
+            wrap_in_multi(keyspace.effects, first_effect)
         client.propagate_as = None
         client.force_propagation = False
         if isinstance(reply, Block):
@@ -477,11 +485,10 @@ class Server:
     def propagate(self, client: Client, argv: list[bytes]) -> None:
         """A write changed the dataset: record it (or what its handler said to record instead,
         `client.propagate_as`: a list of argvs, e.g. SET ... EX as SET ... PXAT) as an effect
-        for the AOF (and later replicas) in the client's database."""
+        for the AOF (and later replicas) in the client's database. run_command then wraps the
+        command's effects in MULTI ... EXEC if there are several."""
         effects = self.keyspace.effects
         written = client.propagate_as if client.propagate_as is not None else [argv]
-        if len(written) > 1 and not client.in_exec:  # several changes stay one atomic unit
-            written = [[b"MULTI"], *written, [b"EXEC"]]
         for command in written:
             effects.append((client.db_index, command))
 
@@ -493,7 +500,7 @@ class Server:
                 watchers.remove(client)
                 if not watchers:
                     del db.watched_keys[key]
-        client.watched = []
+        client.watched = {}
         client.dirty_cas = False
 
     def forget_client_state(self, client: Client) -> None:

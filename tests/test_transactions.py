@@ -20,7 +20,7 @@ def make_client(keyspace):
     # Only what the handlers use; Server.unwatch_all does not use its server.
     server = SimpleNamespace(unwatch_all=lambda client: Server.unwatch_all(None, client))
     return SimpleNamespace(server=server, db=keyspace[0], transaction=None,
-                           transaction_failed=False, dirty_cas=False, watched=[], in_exec=False)
+                           transaction_failed=False, dirty_cas=False, watched={}, in_exec=False)
 
 
 def watch(client, *keys):
@@ -32,7 +32,7 @@ def test_watch_registers_each_key_once(keyspace):
     watch(client, b"k", b"k", b"j")
     watch(client, b"k")
     db = keyspace[0]
-    assert client.watched == [(db, b"k"), (db, b"j")]
+    assert client.watched == {(db, b"k"): False, (db, b"j"): False}  # -> expired when watched?
     assert db.watched_keys == {b"k": [client], b"j": [client]}
 
 
@@ -66,8 +66,13 @@ def test_a_key_already_expired_when_watched_counts_as_absent(keyspace):
     db.set(b"k", b"v")
     db.set_expire(b"k", db.clock.ms - 1)
     watch(client, b"k")
-    assert b"k" not in db.data  # deleted now, so that its deletion is not a change later
-    assert not client.dirty_cas and not transactions.watched_key_expired(client)
+    assert b"k" in db.data  # WATCH looks nothing up (no DEL written), it remembers instead
+    assert client.watched == {(db, b"k"): True}
+    assert not transactions.watched_key_expired(client)
+    assert db.get(b"k") is None  # its deletion now is no change
+    assert not client.dirty_cas and client.watched == {(db, b"k"): False}
+    db.set(b"k", b"v")  # but a new value is
+    assert client.dirty_cas
 
 
 def test_a_watched_key_whose_time_passed_is_a_change(keyspace):
@@ -90,7 +95,7 @@ def test_exec_after_a_change_is_null_and_ends_everything(keyspace):
     assert transactions.multi(client, {}) == "OK"
     client.transaction.append([b"GET", b"k"])
     assert transactions.exec_(client, {}) is NULL_ARRAY
-    assert client.transaction is None and client.watched == [] and not client.dirty_cas
+    assert client.transaction is None and client.watched == {} and not client.dirty_cas
     assert keyspace[0].watched_keys == {}
 
 
@@ -101,7 +106,7 @@ def test_exec_of_a_doomed_transaction_aborts_first(keyspace):
     transactions.multi(client, {})
     client.transaction_failed = True
     assert transactions.exec_(client, {}) == ErrorReply(transactions.EXECABORT)
-    assert client.transaction is None and not client.transaction_failed and client.watched == []
+    assert client.transaction is None and not client.transaction_failed and client.watched == {}
 
 
 def test_errors_outside_and_inside_multi(keyspace):
@@ -123,8 +128,8 @@ def test_discard_and_unwatch_forget_the_watches(keyspace):
     watch(client, b"k")
     transactions.multi(client, {})
     assert transactions.discard(client, {}) == "OK"
-    assert client.transaction is None and client.watched == []
+    assert client.transaction is None and client.watched == {}
     watch(client, b"k")
     keyspace[0].set(b"k", b"v")
     assert transactions.unwatch(client, {}) == "OK"
-    assert client.watched == [] and not client.dirty_cas
+    assert client.watched == {} and not client.dirty_cas

@@ -53,10 +53,13 @@ def restore(client, args):
     relative = ttl and not args.get("absttl")
     if relative:
         ttl += now
-    if ttl and db.already_expired(ttl):  # nothing is created (a replaced key is gone)
-        if replace:
-            db.delete(key)
-        client.propagate_as = [[b"DEL", key]]
+    # REPLACE removes the old key without looking it up: one past its time is not written as
+    # a DEL of its own (Redis's dbDelete).
+    gone = ttl and db.already_expired(ttl)
+    replaced = replace and db.discard(key, changes=1 if gone else 0)
+    if gone:  # nothing is created; a replaced key is gone, written as DEL
+        if replaced:
+            client.propagate_as = [[b"DEL", key]]
         return OK
     db.set(key, value, expire_at=ttl or None)  # one change, replacing the old value if any
     if relative:  # the AOF gets the absolute time: the TTL replaced, ABSTTL added at the end

@@ -76,7 +76,9 @@ def type_(client, args):
 @handler("keys")
 def keys(client, args):
     pattern = args["pattern"]
-    live = client.db.keys()
+    # Keys past their time are left out but not deleted (nor written as DEL), as in Redis.
+    db, now = client.db, client.db.clock.ms
+    live = [key for key in db.data if db.expires.get(key, now + 1) > now]
     if pattern == b"*":
         return list(live)
     return [key for key in live if glob_match(pattern, key)]

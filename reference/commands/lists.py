@@ -440,9 +440,14 @@ def _blocking_move(client, source: bytes, destination: bytes, from_left: bool, t
 def blmove(client, args):
     source, destination = args["source"], args["destination"]
     wherefrom, whereto = args["wherefrom"], args["whereto"]
+    # Written as LMOVE with the directions as typed; a waiting client served later gets
+    # Redis's own lower-case words (left, right).
+    if client.blocked is None:
+        plain = [b"LMOVE", *client.argv[1:5]]
+    else:
+        plain = [b"LMOVE", source, destination, wherefrom.lower().encode(), whereto.lower().encode()]
     return _blocking_move(client, source, destination, wherefrom == "left", whereto == "left",
-                          args["timeout"], [b"LMOVE", source, destination,
-                                            wherefrom.upper().encode(), whereto.upper().encode()])
+                          args["timeout"], plain)
 
 
 @handler("brpoplpush", convert={"timeout": parse_timeout})

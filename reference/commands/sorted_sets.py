@@ -58,7 +58,7 @@ def _changed(client, key: bytes, zset: ZSet, count: int) -> None:
 def _store(client, key: bytes, pairs) -> int:
     """Overwrite key with a new sorted set of (member, score) pairs; none deletes the key."""
     if not pairs:
-        client.db.delete(key)
+        client.db.discard(key)  # not looked up: one past its time counts, no DEL of its own
         return 0
     zset = new_zset(client.server.config, pairs)
     client.db.set(key, zset)

@@ -136,17 +136,26 @@ def getset(client, args):
     return old
 
 
+class FloatText(bytes):
+    """The text INCRBYFLOAT stored. Redis makes it from a long double as a plain string, never
+    integer-encoded (INCRBYFLOAT k 1 on "2" gives "3", which OBJECT ENCODING calls embstr).
+    Everything else treats it as the bytes it is; a reload or a SET makes it ordinary again."""
+    __slots__ = ()
+
+
 def string_encoding(value, config=None) -> str:
     """int for a decimal long of at most 20 characters, embstr up to 44 bytes, raw beyond, and
-    raw for a string modified in place (bytearray), as Redis's tryObjectEncoding decides."""
+    raw for a string modified in place (bytearray), as Redis's tryObjectEncoding decides; an
+    INCRBYFLOAT result is never int."""
     if isinstance(value, bytearray):
         return "raw"
-    if len(value) <= 20 and is_int(value):
+    if len(value) <= 20 and is_int(value) and not isinstance(value, FloatText):
         return "int"
     return "embstr" if len(value) <= 44 else "raw"
 
 
 register_type(bytes, "string", string_encoding, copy=lambda value: value)  # immutable: shared
+register_type(FloatText, "string", string_encoding, copy=lambda value: value)
 register_type(bytearray, "string", string_encoding, copy=bytearray)
 
 
@@ -352,9 +361,10 @@ def incrbyfloat(client, args):
     if isinstance(total, float):         # an infinity or NaN
         raise CommandError("ERR increment would produce NaN or Infinity")
     text = longdouble.format_human(total)
-    _store_number(db, key, value, text)
+    text = text if isinstance(text, bytes) else text.encode()
+    _store_number(db, key, value, FloatText(text))
     # Written as the value it produced: a float sum could round otherwise when replayed.
-    client.propagate_as = [[b"SET", key, text if isinstance(text, bytes) else text.encode(), b"KEEPTTL"]]
+    client.propagate_as = [[b"SET", key, text, b"KEEPTTL"]]
     return text
 
 

@@ -54,8 +54,6 @@ def exec_(client, args):
         return NULL_ARRAY
     server = client.server
     replies = []
-    effects = server.keyspace.effects
-    first_effect = len(effects)
     client.in_exec = True  # blocking commands answer at once instead of waiting
     try:
         for argv in queued:
@@ -63,14 +61,17 @@ def exec_(client, args):
             replies.append(run_queued(server, client, command, argv))
     finally:
         client.in_exec = False
-        wrap_in_multi(effects, first_effect)
+    # What the transaction changed reaches the AOF as one unit: Server.run_command wraps the
+    # effects of EXEC, as of any command, with wrap_in_multi.
     return replies
 
 
 def wrap_in_multi(effects: list, first: int) -> None:
-    """What the transaction changed reaches the AOF (and replicas) as one MULTI ... EXEC, as
-    Redis 7.0 propagates it: only when there is more than one change (one is atomic anyway),
-    MULTI in the first change's database and EXEC in the last one's (no extra SELECT)."""
+    """The effects from `first` on, those of one command run by a client (EXEC's: all of its
+    transaction's; a write's: its own and the DELs of the keys it found expired), reach the AOF
+    (and replicas) as one MULTI ... EXEC, as Redis 7.0 propagates them: only when there is more
+    than one (one is atomic anyway), MULTI in the first one's database and EXEC in the last
+    one's (no extra SELECT)."""
     if len(effects) - first > 1:
         effects.insert(first, (effects[first][0], [b"MULTI"]))
         effects.append((effects[-1][0], [b"EXEC"]))
@@ -105,12 +106,12 @@ def watch(client, args):
     for key in args["key"]:
         if (db, key) in client.watched:
             continue
-        # A key already past its time counts as absent: its deletion (now) is no change to
-        # this watcher. Redis keeps such a key and remembers it was expired when watched; the
-        # outcome of EXEC is the same.
-        db.get(key)
+        # WATCH looks nothing up (a key past its time stays, no DEL is written), as in Redis:
+        # it remembers that the key was already expired, so that its deletion later is no
+        # change to this watcher (see Database.touch).
+        when = db.expires.get(key)
         db.watched_keys.setdefault(key, []).append(client)
-        client.watched.append((db, key))
+        client.watched[(db, key)] = when is not None and when <= db.clock.ms
     return OK
 
 
@@ -121,8 +122,11 @@ def unwatch(client, args):
 
 
 def watched_key_expired(client) -> bool:
-    """Has a watched key's time passed, though nothing deleted it yet? That is a change."""
-    for db, key in client.watched:
+    """Has a watched key's time passed since it was watched, though nothing deleted it yet?
+    That is a change."""
+    for (db, key), expired_when_watched in client.watched.items():
+        if expired_when_watched:
+            continue
         when = db.expires.get(key)
         if when is not None and when <= db.clock.ms:
             return True

@@ -334,7 +334,7 @@ class _LoadingClient:
         self.channels, self.patterns, self.shard_channels = {}, {}, {}
         self.transaction = None
         self.transaction_failed = self.dirty_cas = False
-        self.watched = []
+        self.watched = {}
         self.in_exec = True  # a blocking command answers at once rather than waiting
         self.blocked = None
         self.argv = []
