@@ -43,5 +43,7 @@ echo "   (least covered first; reference/tools/ is a command line of its own, wh
 echo "   server cannot reach: tests/test_tools*.py test it)"
 .venv/bin/coverage combine -q --rcfile=pyproject.toml || true
 .venv/bin/coverage report --rcfile=pyproject.toml --skip-covered --sort=cover \
-    --omit='*/reference/tools/*' | head -30 || true
+    --omit='*/reference/tools/*' > reports/coverage.txt || true
+head -22 reports/coverage.txt
+tail -3 reports/coverage.txt
 exit $status
