@@ -10,6 +10,8 @@ from reference.dispatch import CommandError
 from reference.protocol import OK, Status
 
 ALREADY_SAVING = "ERR Background save already in progress"
+ANOTHER_CHILD = ("ERR Another child process is active (AOF?): can't BGSAVE right now. "
+                 "Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.")
 
 
 @handler("save")
@@ -27,9 +29,11 @@ def bgsave(client, args):
     snapshots = client.server.snapshots
     if snapshots.in_progress:
         raise CommandError(ALREADY_SAVING)
-    # No other kind of child (AOF rewrite) exists yet, so SCHEDULE changes nothing outside a
-    # transaction; inside one Redis never forks, it leaves the save to the cron.
-    if client.in_exec:
+    # One child at a time: while an AOF rewrite runs the save waits only if asked to (SCHEDULE);
+    # inside a transaction Redis never forks, it leaves the save to the cron.
+    if client.server.aof.in_progress or client.in_exec:
+        if not ("schedule" in args or client.in_exec):
+            raise CommandError(ANOTHER_CHILD)
         snapshots.scheduled = True
         return Status("Background saving scheduled")
     if not snapshots.start_background_save():

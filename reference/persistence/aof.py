@@ -383,6 +383,8 @@ class AppendOnlyFile:
         self.consecutive_failures = 0
         self.scheduled = False
         server.config.on_change("appendonly", self._on_appendonly_change)
+        # Setting aof-disable-auto-gc back to no deletes the history kept meanwhile at once.
+        server.config.on_change("aof-disable-auto-gc", lambda config, name: self.delete_history())
 
     # --- paths -----------------------------------------------------------------------------
 
@@ -787,6 +789,7 @@ class AppendOnlyFile:
                 stamp = int(time.time()) if config["aof-timestamp-enabled"] else None
                 data = dataset_as_commands(self.server.keyspace, stamp)
             with open(temporary, "wb") as f:
+                key_save_delay(self.server)  # while the file exists, as Redis sleeps per key written
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
@@ -863,16 +866,15 @@ class AppendOnlyFile:
         self.server.log_role = "C"
         status = 1
         try:
-            temporary = f"temp-rewriteaof-bg-{os.getpid()}.aof"
-            key_save_delay(self.server)
-            if self.write_base(temporary, temporary):
-                self._log(f"Successfully created the temporary AOF base file {temporary}")
+            finished = rewritten_name(os.getpid())
+            if self.write_base(finished, f"temp-rewriteaof-{os.getpid()}.aof"):
+                self._log(f"Successfully created the temporary AOF base file {finished}")
                 status = 0
         finally:
             os._exit(status)
 
     def _rewrite_done(self, pid: int, exit_code: int, by_signal: int) -> None:
-        temporary = f"temp-rewriteaof-bg-{pid}.aof"
+        temporary = rewritten_name(pid)
         if not by_signal and exit_code == 0:
             self._log("Background AOF rewrite terminated with success")
             self._install_rewrite(temporary)
@@ -885,10 +887,7 @@ class AppendOnlyFile:
                 self.last_rewrite_ok = False
                 self.consecutive_failures += 1
             self._log(f"Background AOF rewrite terminated by signal {by_signal}", "warning")
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
+        remove_temp_files(pid)
         if self.state == WAIT_REWRITE:  # it failed: try again, writes since are in no file
             self._drop_temp_incr()
             self.scheduled = True
@@ -955,7 +954,7 @@ class AppendOnlyFile:
             os.waitpid(pid, 0)
         except (ProcessLookupError, ChildProcessError):
             pass
-        _unlink(f"temp-rewriteaof-bg-{pid}.aof")
+        remove_temp_files(pid)
         self.child_pid = None
         self.rewrite_started = -1
 
@@ -1040,6 +1039,18 @@ class AppendOnlyFile:
         if self.state != OFF and self.fd is not None:
             self._log("Calling fsync() on the AOF file.")
             self.close()
+
+
+def rewritten_name(pid: int) -> str:
+    """The file (in dir) a rewrite child leaves for its parent to rename into the next base; it
+    writes it as temp-rewriteaof-<pid>.aof and renames it when complete."""
+    return f"temp-rewriteaof-bg-{pid}.aof"
+
+
+def remove_temp_files(pid: int) -> None:
+    """What a rewrite child that ended or was killed may have left in dir."""
+    _unlink(rewritten_name(pid))
+    _unlink(f"temp-rewriteaof-{pid}.aof")
 
 
 def _unlink(path: str) -> None:

@@ -9,8 +9,9 @@ that is not a failed save.
 
 The same cron starts background saves by itself: when a `save` point "N seconds and M changes"
 is reached (more than N seconds since the last successful save and at least M changes since),
-and for a BGSAVE that was scheduled (asked inside a transaction). After a failed background save
-it waits RETRY_DELAY seconds before trying again, as Redis does.
+and for a BGSAVE that was scheduled (asked inside a transaction, or with SCHEDULE while an AOF
+rewrite ran). One child at a time: neither starts while an AOF rewrite runs. After a failed
+background save it waits RETRY_DELAY seconds before trying again, as Redis does.
 
 `dirty` counts the changes since the last successful save (INFO rdb_changes_since_last_save):
 the keyspace's own change counter (Keyspace.dirty) less its value at that save.
@@ -115,8 +116,9 @@ class Snapshots:
         return True
 
     def start_background_save(self) -> bool:
-        """Fork a child that writes the file; False if there is a child already or fork fails."""
-        if self.in_progress:
+        """Fork a child that writes the file; False if there is a child already (a save or an
+        AOF rewrite: one child at a time) or fork fails."""
+        if self.in_progress or self._aof_rewriting():
             return False
         self.saves += 1
         self.forked_at = self.server.keyspace.dirty
@@ -136,6 +138,10 @@ class Snapshots:
         self.child_started = int(time.time())
         self.server.log(f"Background saving started by pid {pid}")
         return True
+
+    def _aof_rewriting(self) -> bool:
+        aof = getattr(self.server, "aof", None)  # reference/persistence/aof.py
+        return aof is not None and aof.in_progress
 
     def _child(self) -> None:
         # The parent's signal handlers only set its flags; the child dies of them instead.
@@ -188,6 +194,8 @@ class Snapshots:
     def cron(self) -> None:
         if self.in_progress:
             self._reap()
+            return
+        if self._aof_rewriting():  # a scheduled save or a save point waits for it
             return
         now = int(time.time())
         may_retry = self.last_bgsave_ok or now - self.last_bgsave_try > RETRY_DELAY
