@@ -957,3 +957,19 @@ def test_zrange_by_rank_accepts_limit_with_the_default_count(client):
     client.call("SET", "a", "v")
     assert client.call("ZRANGE", "a", -8, -8, "LIMIT", 0, -1) == ErrorReply(
         "WRONGTYPE Operation against a key holding the wrong kind of value")
+
+
+# A small (listpack) sorted set with mixed scores: its members are not in byte order, and Redis
+# walks it from one end to the first member inside the bounds, then on while members stay
+# inside. (Results observed on redis-server 7.0.15.)
+@pytest.mark.parametrize("command, expected", [
+    (("ZRANGEBYLEX", "z", "-", "(m"), []),
+    (("ZRANGEBYLEX", "z", "[b", "+"), [b"m", b"a", b"x", b"c", b"b"]),
+    (("ZREVRANGEBYLEX", "z", "+", "[b"), [b"b", b"c", b"x"]),
+    (("ZLEXCOUNT", "z", "[a", "[x"), 5),
+    (("ZRANGE", "z", "[x", "[a", "BYLEX", "REV"), [b"b", b"c", b"x", b"a", b"m"]),
+    (("ZREMRANGEBYLEX", "z", "[c", "[z"), 0),
+], ids=lambda value: " ".join(value) if isinstance(value, tuple) else None)
+def test_lex_ranges_of_a_small_set_with_mixed_scores(client, command, expected):
+    client.call("ZADD", "z", "-1", "m", "0", "x", "0", "a", "1", "c", "2", "b")
+    assert client.call(*command) == expected

@@ -83,9 +83,15 @@ class ZSet(dict):
                else order.bisect_left((high.value, ABOVE)))
         return start, max(start, end)
 
-    def lex_range(self, low: LexBound, high: LexBound) -> tuple[int, int]:
-        """Meaningful when all scores are equal (the members are then in byte order), as in
-        Redis; binary searches over the order by member."""
+    def lex_range(self, low: LexBound, high: LexBound, reverse: bool = False) -> tuple[int, int]:
+        """Meaningful when all scores are equal (the members are then in byte order). With
+        mixed scores the members are not in byte order, and the answer is how the encoding is
+        searched, as in Redis: a listpack is walked from its first member (its last, for a
+        reverse range) to the first one inside the bounds, then on while members stay inside;
+        a skiplist is searched by halves here (Redis's answer then depends on its skiplist's
+        random levels: unspecified)."""
+        if not self.skiplist:
+            return _walked_lex_range(self.order, low, high, reverse)
         order = self.order
         start = _first_index(len(order), lambda i: low.allows_above(order[i][1]))
         end = _first_index(len(order), lambda i: not high.allows_below(order[i][1]), start)
@@ -207,6 +213,37 @@ class LexBound:
         if self.infinite:
             return self.infinite > 0
         return member < self.value if self.exclusive else member <= self.value
+
+
+def _lex_range_is_empty(low: LexBound, high: LexBound) -> bool:
+    """Bounds that nothing can lie between: min above max, or equal with either excluded
+    ("-" and "+" count as excluded)."""
+    if low.infinite and low.infinite == high.infinite:
+        return True
+    if low.infinite == -1 or high.infinite == 1:
+        return False
+    if low.infinite == 1 or high.infinite == -1:
+        return True
+    return low.value > high.value or (low.value == high.value and (low.exclusive or high.exclusive))
+
+
+def _walked_lex_range(order, low: LexBound, high: LexBound, reverse: bool) -> tuple[int, int]:
+    """lex_range of a listpack: [start, end) of the run described in ZSet.lex_range."""
+    n = len(order)
+    if (n == 0 or _lex_range_is_empty(low, high) or not low.allows_above(order[-1][1])
+            or not high.allows_below(order[0][1])):
+        return 0, 0
+    if reverse:
+        last = next((i for i in range(n - 1, -1, -1) if high.allows_below(order[i][1])), -1)
+        first = last
+        while first >= 0 and low.allows_above(order[first][1]):
+            first -= 1
+        return first + 1, last + 1
+    start = next((i for i in range(n) if low.allows_above(order[i][1])), n)
+    end = start
+    while end < n and high.allows_below(order[end][1]):
+        end += 1
+    return start, end
 
 
 def parse_lex_bound(raw: bytes) -> LexBound:

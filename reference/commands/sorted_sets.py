@@ -292,7 +292,7 @@ def _select(client, key, mode, first, second, reverse, offset=0, limit=-1):
             begin, end = zset.rank_range(start, stop)
             return zset.pairs(length - end, length - begin, reverse=True)
         return zset.pairs(*zset.rank_range(start, stop))
-    begin, end = (zset.score_range(low, high) if mode == "score" else zset.lex_range(low, high))
+    begin, end = (zset.score_range(low, high) if mode == "score" else zset.lex_range(low, high, reverse))
     if offset < 0:
         return []
     if reverse:
