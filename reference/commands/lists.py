@@ -430,10 +430,11 @@ def _blocking_move(client, source: bytes, destination: bytes, from_left: bool, t
             return None  # not allowed to wait: nil, although a real timeout is a null array
         return Block([source], timeout_ms, NULL_ARRAY)
     client.propagate_as = [plain]
+    moved = _move(client, source, destination, from_left, to_left,
+                  changes=0 if client.blocked is not None else 1)  # (WRONGTYPE raises here)
     # As for BLPOP: a waiting client served counts no change, and is recorded all the same.
     client.force_propagation = True
-    return _move(client, source, destination, from_left, to_left,
-                 changes=0 if client.blocked is not None else 1)
+    return moved
 
 
 @handler("blmove", convert={"timeout": parse_timeout})
