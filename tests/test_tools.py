@@ -9,13 +9,13 @@ import sys
 import time
 
 import pytest
-import redis
 
 from conformance.client import Client as RawClient
 from reference.persistence.crc64 import crc64
 from reference.persistence.rdb import encode_length, encode_string
 from reference.tools import Progress, bytes_from_json
 from reference.tools.__main__ import main
+from tests.real_redis import start_redis
 
 PORT = 7612
 STREAM_PORTS = (7652, 7653, 7654)  # the streams fixture, a pre-7.0 stream, the reference
@@ -23,16 +23,7 @@ NON_UTF8 = b"\xff\xfe\x00bin"
 
 
 def _start_redis(directory, port=PORT):
-    subprocess.run(["redis-server", "--port", str(port), "--dir", str(directory), "--save", "",
-                    "--daemonize", "yes", "--enable-debug-command", "yes"], check=True, capture_output=True)
-    client = redis.Redis(port=port)
-    for _ in range(100):
-        try:
-            client.ping()
-            return client
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    raise RuntimeError("redis-server did not start")
+    return start_redis(directory, port)
 
 
 @pytest.fixture(scope="module")

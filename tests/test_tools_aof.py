@@ -10,27 +10,18 @@ import subprocess
 import time
 
 import pytest
-import redis
 
 from reference.tools import Progress
 from reference.tools.__main__ import main
 from reference.tools.aof import AOFSource, replay
+from tests.real_redis import start_redis
 
 PORT = 7613
 MANIFEST = "appendonly.aof.manifest"
 
 
 def _start_redis(directory, *options):
-    subprocess.run(["redis-server", "--port", str(PORT), "--dir", str(directory), "--save", "",
-                    "--daemonize", "yes", *options], check=True, capture_output=True)
-    client = redis.Redis(port=PORT)
-    for _ in range(100):
-        try:
-            client.ping()
-            return client
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    raise RuntimeError("redis-server did not start")
+    return start_redis(directory, PORT, *options)
 
 
 def _write_everything(client) -> None:
@@ -135,7 +126,7 @@ def test_check_agrees_with_redis_check_aof_on_every_truncation(real, capsysbinar
     data = real["incr"].read_bytes()
     cut = tmp_path / "cut.aof"
     # Every cut in the first commands (each kind of line cut at each place), then a sample.
-    for length in sorted(set(range(0, 120)) | set(range(120, len(data) + 1, 9)) | {len(data)}):
+    for length in sorted(set(range(120)) | set(range(120, len(data) + 1, 9)) | {len(data)}):
         cut.write_bytes(data[:length])
         assert same_report(run(capsysbinary, "check", cut), redis_check_aof(cut)), length
 
@@ -261,7 +252,7 @@ def test_convert_an_aof_into_an_rdb_file_redis_loads(real, capsysbinary, tmp_pat
     out_file = tmp_path / "converted.rdb"
     status, _, err = run(capsysbinary, "convert", real["manifest"], out_file)
     assert status == 0 and "keys written" in err
-    result = subprocess.run(["redis-check-rdb", str(out_file)], capture_output=True, text=True)
+    result = subprocess.run(["redis-check-rdb", str(out_file)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout
     assert _by_key(records(run(capsysbinary, "dump", out_file)[1])) == \
         _by_key(records(run(capsysbinary, "dump", real["rdb"])[1]))

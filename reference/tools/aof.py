@@ -222,7 +222,7 @@ class AOFCheck:
         self.say("Continue? [y/N]: ", end="")
         self.out.flush()
         answer = self.confirm() or ""
-        if not answer[:1].lower() == "y":
+        if answer[:1].lower() != "y":
             self.say("Aborting...")
             raise Exit(1)
         os.truncate(path, start)
