@@ -198,6 +198,8 @@ def test_unknown_option(client, command):
         fresh(client)
         reply = client.call(*words(command), *argv, b"BOGUSOPT")
         expected = (command.unknown_option or "ERR syntax error").replace("{option}", "BOGUSOPT")
+        if command.parent:  # the subcommand as it was typed
+            expected = expected.replace("{subcommand}", words(command)[1].decode())
         assert reply == ErrorReply(expected), argv
         assert_untouched(client)
 

@@ -499,6 +499,8 @@ def test_pubsub_errors(quiet):
     assert quiet.call("PUBSUB", "SHARDCHANNELS", "a", "b") == ErrorReply(
         "ERR unknown subcommand or wrong number of arguments for 'SHARDCHANNELS'. "
         "Try PUBSUB HELP.")
+    assert quiet.call("PUBSUB", "channels", "a", "b") == ErrorReply(  # quoted as typed
+        "ERR unknown subcommand or wrong number of arguments for 'channels'. Try PUBSUB HELP.")
     assert quiet.call("PUBSUB", "NUMPAT", "x") == ErrorReply(
         "ERR wrong number of arguments for 'pubsub|numpat' command")
     assert quiet.call("PUBSUB", "nosuch") == ErrorReply(

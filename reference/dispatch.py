@@ -135,5 +135,10 @@ def run(command: Command, client, argv: list[bytes]):
     try:
         args = command.match(argv[command.first_arg:])
         return command.handler(client, args)
-    except (CommandError, MatchError, BadValue) as error:
+    except MatchError as error:
+        text = error.args[0]
+        if command.first_arg == 2:  # an unknown-option text may quote the subcommand as typed
+            text = text.replace("{subcommand}", argv[1].decode("utf-8", "replace")[:128])
+        return ErrorReply(text)
+    except (CommandError, BadValue) as error:
         return ErrorReply(error.args[0])
