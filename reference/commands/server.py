@@ -449,7 +449,8 @@ def _debug_reload(client, options: list[bytes]):
     except (OSError, RDBLoadError):
         # Redis aborts the process on a corrupt file; a missing one gets this reply.
         return ErrorReply("ERR Error trying to load the RDB dump")
-    for db, data, expires in zip(server.keyspace.dbs, loaded.data, loaded.expires):
+    for db, data, expires, access in zip(server.keyspace.dbs, loaded.data, loaded.expires,
+                                         loaded.access):
         if b"noflush" not in words:
             db.flush()
         elif b"merge" not in words and any(key in db.data for key in data):
@@ -458,6 +459,8 @@ def _debug_reload(client, options: list[bytes]):
             db.set(key, value)
             if key in expires:
                 db.set_expire(key, expires[key])
+            if key in access:  # an idle time the file recorded (LRU policies)
+                db.access[key] = access[key]
     server.log("DB reloaded by DEBUG RELOAD", "warning")
     return OK
 

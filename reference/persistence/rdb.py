@@ -167,6 +167,24 @@ def _options(config) -> dict:
     return {"compress": bool(config["rdbcompression"]), "list_fill": config["list-max-listpack-size"]}
 
 
+LFU_INIT_VAL = 5  # the LFU counter of a new key, the only one the reference keeps (OBJECT FREQ)
+
+
+def _eviction_info(config) -> str | None:
+    """What a file records per key for the maxmemory-policy: "lru" (IDLE: seconds since the key
+    was last used), "lfu" (FREQ: its access counter) or None."""
+    policy = maxmemory_policy(config)
+    return "lru" if "lru" in policy else "lfu" if "lfu" in policy else None
+
+
+def maxmemory_policy(config) -> str:
+    """The config's maxmemory-policy; noeviction (the default) for none or a partial one."""
+    try:
+        return config["maxmemory-policy"]
+    except (TypeError, KeyError):
+        return "noeviction"
+
+
 def dump_payload(value, config=None) -> bytes:
     """DUMP's serialization: type, value, RDB version (2 bytes LE), CRC-64 of those (8 bytes LE)."""
     kind, body = encode_value(value, **_options(config))
@@ -179,6 +197,7 @@ def dump_rdb(keyspace, used_memory: int = 0, checksum: bool = True, config=None)
     and list-max-listpack-size; without it Redis's defaults apply."""
     options = _options(config)
     compress = options["compress"]
+    eviction_info = _eviction_info(config)
     out = [b"REDIS%04d" % RDB_VERSION]
     aux = [(b"redis-ver", b"7.0.15"), (b"redis-bits", b"64"), (b"ctime", b"%d" % int(time.time())),
            (b"used-mem", b"%d" % used_memory), (b"aof-base", b"0")]
@@ -195,6 +214,10 @@ def dump_rdb(keyspace, used_memory: int = 0, checksum: bool = True, config=None)
             when = expires.get(key)
             if when is not None:
                 out.append(bytes([OPCODE_EXPIRETIME_MS]) + struct.pack("<q", when))
+            if eviction_info == "lru":
+                out.append(bytes([OPCODE_IDLE]) + encode_length(db.idle_ms(key) // 1000))
+            elif eviction_info == "lfu":
+                out.append(bytes([OPCODE_FREQ, LFU_INIT_VAL]))
             kind, payload = encode_value(db.data[key], **options)
             out.append(bytes([kind]) + encode_string(key, compress) + payload)
     out.append(bytes([OPCODE_EOF]))

@@ -317,6 +317,7 @@ class Loaded:
     def __init__(self, databases: int):
         self.data = [{} for _ in range(databases)]
         self.expires = [{} for _ in range(databases)]
+        self.access = [{} for _ in range(databases)]  # key -> ms last used, when the file says
         self.aux: dict[bytes, bytes] = {}
         self.keys_loaded = 0
         self.keys_expired = 0
@@ -330,13 +331,15 @@ def parse_rdb(data: bytes, config=None, now_ms: int | None = None,
     database beyond `databases`, keys already expired at now_ms left out (as a master loading
     its own file does; not from an AOF's base or preamble, whose keys expire once loaded),
     empty collections skipped, a key twice in a database refused, and the checksum verified
-    only when rdbchecksum is on."""
+    only when rdbchecksum is on. Under an LRU maxmemory-policy a key's recorded idle time is
+    kept (its last use set that far back), as Redis restores it."""
     from reference.persistence.rdb_scan import Aux, KeyEntry, RDBScanner, SelectDB
 
     if now_ms is None:
         now_ms = int(time.time() * 1000)
     databases = _setting(config, "databases")
     loaded = Loaded(databases)
+    keeps_idle = "lru" in R.maxmemory_policy(config)
     scanner = RDBScanner(data, config, now_ms, verify_checksum=_setting(config, "rdbchecksum"))
     for item in scanner:
         if type(item) is KeyEntry:
@@ -355,6 +358,8 @@ def parse_rdb(data: bytes, config=None, now_ms: int | None = None,
             data_of_db[item.key] = item.value
             if when is not None:
                 loaded.expires[item.db][item.key] = when
+            if keeps_idle and item.idle_s is not None:
+                loaded.access[item.db][item.key] = now_ms - item.idle_s * 1000
             loaded.keys_loaded += 1
         elif type(item) is SelectDB:
             if item.db >= databases:
@@ -369,10 +374,11 @@ def parse_rdb(data: bytes, config=None, now_ms: int | None = None,
 
 def install(keyspace, loaded: Loaded) -> None:
     """Replace the keyspace's contents with what was loaded."""
-    for db, data, expires in zip(keyspace.dbs, loaded.data, loaded.expires):
+    for db, data, expires, access in zip(keyspace.dbs, loaded.data, loaded.expires, loaded.access):
         db.flush()
         db.data = data
         db.expires = expires
+        db.access = access
 
 
 def load_rdb(keyspace, path: str, config=None, log=None) -> Loaded:

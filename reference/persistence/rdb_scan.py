@@ -77,6 +77,7 @@ class KeyEntry:
     value: object        # as the server holds it; None for an empty collection
     expire_at_ms: int | None
     offset: int          # where the entry (its expiry, if any) starts
+    idle_s: int | None = None  # seconds unused, when the file records it (an LRU policy's IDLE)
 
 
 @dataclass(slots=True)
@@ -184,7 +185,7 @@ class RDBScanner:
         data, config, check_mode, progress = self.data, self.config, self.check_mode, self.progress
         now_ms, state = self.now_ms, self._state
         crc, crc_done = 0, 0   # the running CRC (check mode) covers data[:crc_done]
-        db, expire_at, entry_start = 0, None, None
+        db, expire_at, entry_start, idle = 0, None, None, None
         while True:
             if check_mode:
                 crc, crc_done = crc64(data[crc_done:reader.pos], crc), reader.pos
@@ -206,7 +207,7 @@ class RDBScanner:
                 reader.read(1)
                 continue
             if kind == R.OPCODE_IDLE:
-                reader.length()
+                idle = reader.length()
                 continue
             if kind == R.OPCODE_EOF:
                 break
@@ -256,8 +257,8 @@ class RDBScanner:
                 self.expires += 1
                 if expire_at < now_ms:
                     self.already_expired += 1
-            yield KeyEntry(db, key, kind, value, expire_at, entry_start)
-            state[1] = state[2] = expire_at = entry_start = None
+            yield KeyEntry(db, key, kind, value, expire_at, entry_start, idle)
+            state[1] = state[2] = expire_at = entry_start = idle = None
         state[0] = "check-sum"
         if self.version >= 5:
             body_end = reader.pos
