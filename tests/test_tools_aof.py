@@ -311,3 +311,15 @@ def test_replay_reports_progress_to_the_end(real):
     source = AOFSource.open(str(real["dir"]))
     replay(source, progress=Progress(source.total_size(), stream, per_second=1e9))
     assert stream.getvalue().splitlines()[-1].startswith("100% ")
+
+
+@pytest.mark.parametrize("text", [b"file a seq 1 type b\nfile a seq 1 type b\n",
+                                  b"file a seq 1 type x\n", b"file a seq 1\n", b"file a/b seq 1 type b\n"])
+def test_check_of_a_bad_manifest_says_what_redis_logs(capsysbinary, tmp_path, text):
+    path = tmp_path / MANIFEST
+    path.write_bytes(text)
+    status, out, _ = run(capsysbinary, "check", path)
+    theirs_status, theirs = redis_check_aof(path)
+    # redis-check-aof prints these as log lines: a pid, the time and a mark before each.
+    theirs = re.sub(r"(?m)^\d+:C \d+ \w+ \d+ [\d:.]+ # ", "", theirs)
+    assert (status, out) == (theirs_status, theirs) and status == 1

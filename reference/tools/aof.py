@@ -131,10 +131,18 @@ class AOFCheck:
     def check_multi_part(self, manifest_path: str) -> None:
         self.say("Start checking Multi Part AOF")
         try:
-            source = AOFSource.open(manifest_path)
-        except AOFError as error:
-            self.say(f"Invalid AOF manifest: {error}")
+            with open(manifest_path, "rb") as f:
+                A.Manifest.parse(f.read())
+        except A.ManifestError as error:
+            # What Redis logs for a bad manifest (the tool prints it as log lines, with a pid
+            # and a time before each: left out here).
+            self.say("\n*** FATAL AOF MANIFEST FILE ERROR ***\n")
+            if error.line is not None:
+                self.say(f"Reading the manifest file, at line {error.line_number}\n")
+                self.say(f">>> '{error.line}'\n")
+            self.say(f"{error.reason}\n")
             raise Exit(1) from None
+        source = AOFSource.open(manifest_path)
         parts = source.parts
         for number, part in enumerate(parts, start=1):
             last_file = number == len(parts)
@@ -160,7 +168,7 @@ class AOFCheck:
 
     def fail(self, text: str, position: int) -> None:
         self.error_pos = position
-        self.error = "0x%16x: %s" % (position, text)
+        self.error = f"0x{position:16x}: {text}"
 
     def check_file(self, name: str, path: str, last_file: bool, preamble: bool) -> str:
         try:
