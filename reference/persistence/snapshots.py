@@ -33,13 +33,13 @@ MISCONF = ("MISCONF Redis is configured to save RDB snapshots, but it's currentl
            "the RDB error.")
 
 
-
 def key_save_delay(server) -> None:
     """rdb-key-save-delay, a test hook: a child writing the dataset (a snapshot, or an AOF
     rewrite's base) takes this many microseconds per key longer."""
     delay_us = server.config["rdb-key-save-delay"]
     if delay_us > 0:
         time.sleep(delay_us * server.keyspace.total_keys() / 1_000_000)
+
 
 class Snapshots:
     """The saving state of one server (what INFO persistence reports about RDB)."""
