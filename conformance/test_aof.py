@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from conformance import dataset
 from conformance.targets import ServerLaunchError
 
 pytestmark = pytest.mark.launches
@@ -69,16 +70,8 @@ def snapshot(c) -> dict:
     for db in (0, 3):
         c.call("SELECT", str(db))
         for key in c.call("KEYS", "*"):
-            kind = c.call("TYPE", key)
-            kind = kind.decode() if isinstance(kind, bytes) else str(kind)
-            contents = {
-                "string": lambda: c.call("GET", key),
-                "list": lambda: c.call("LRANGE", key, "0", "-1"),
-                "hash": lambda: sorted(c.call("HGETALL", key)),
-                "set": lambda: sorted(c.call("SMEMBERS", key)),
-                "zset": lambda: c.call("ZRANGE", key, "0", "-1", "WITHSCORES"),
-            }[kind]()
-            result[(db, key)] = (kind, contents, c.call("PTTL", key) > 0)
+            kind = dataset.type_of(c, key)
+            result[(db, key)] = (kind, dataset.contents(c, key, kind), c.call("PTTL", key) > 0)
     c.call("SELECT", "0")
     return result
 

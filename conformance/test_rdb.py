@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from conformance import dataset
 from conformance.targets import free_port
 
 pytestmark = pytest.mark.launches
@@ -49,21 +50,9 @@ def snapshot(c) -> dict:
     for db in (0, 3):
         c.call("SELECT", str(db))
         for key in c.call("KEYS", "*"):
-            kind = c.call("TYPE", key)
-            kind = kind.decode() if isinstance(kind, bytes) else str(kind)
-            if kind == "string":
-                contents = c.call("GET", key)
-            elif kind == "list":
-                contents = c.call("LRANGE", key, "0", "-1")
-            elif kind == "hash":
-                contents = sorted(c.call("HGETALL", key))
-                contents = dict(zip(*[iter(c.call("HGETALL", key))] * 2))
-            elif kind == "set":
-                contents = sorted(c.call("SMEMBERS", key))
-            else:
-                contents = c.call("ZRANGE", key, "0", "-1", "WITHSCORES")
-            ttl = c.call("PTTL", key)
-            result[(db, key)] = (kind, c.call("OBJECT", "ENCODING", key), contents, ttl)
+            kind = dataset.type_of(c, key)
+            result[(db, key)] = (kind, c.call("OBJECT", "ENCODING", key), dataset.contents(c, key, kind),
+                                 c.call("PTTL", key))
     c.call("SELECT", "0")
     return result
 

@@ -19,7 +19,6 @@ import hashlib
 import struct
 
 TYPE_NUMBERS = {"string": 0, "list": 1, "set": 2, "zset": 3, "hash": 4}
-EMPTY = bytes(20)
 
 
 def _xor(digest: bytearray, data: bytes) -> None:
@@ -37,11 +36,14 @@ def _format_score(score: float) -> bytes:
 
 
 def value_digest(db, key: bytes, digest: bytearray | None = None) -> bytearray:
-    """The digest of the value at key (DEBUG DIGEST-VALUE), folded into `digest` if given."""
+    """The digest of the value at key (DEBUG DIGEST-VALUE), folded into `digest` if given; all
+    zeros for a missing key. No lookup: a key past its time, not yet removed, counts."""
     from reference.keyspace import type_name
 
     digest = bytearray(20) if digest is None else digest
-    value = db.data[key]
+    value = db.data.get(key)
+    if value is None:
+        return digest
     kind = type_name(value)
     _mix(digest, struct.pack(">I", TYPE_NUMBERS[kind]))
     if kind == "string":

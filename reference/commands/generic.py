@@ -14,6 +14,7 @@ from reference.commands import handler, subcommand_help
 from reference.dispatch import CommandError
 from reference.patterns import glob_match
 from reference.keyspace import VALUE_TYPES, Database, type_name
+from reference.persistence.rdb import LFU_INIT_VAL  # the one counter the reference reports
 from reference.protocol import OK, Status
 from reference.values import INT64_MAX, is_int, parse_int
 
@@ -357,7 +358,6 @@ def persist(client, args):
 
 SHARED_INTEGERS = 10000        # Redis keeps one shared object for each of 0..9999
 SHARED_REFCOUNT = 2147483647   # ... and reports INT_MAX as their reference count
-LFU_INIT_VAL = 5
 
 
 def _uses_lfu(config) -> bool:

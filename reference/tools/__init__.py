@@ -275,15 +275,21 @@ def convert_rdb(source: str, target: str, compress: bool = True, checksum: bool 
     """Read the RDB at source and write it to target with the reference's writer (keys already
     expired are left out, as Redis leaves them out of a save). Returns the scanner (its
     counters) and the number of keys written."""
-    from reference.persistence.rdb import save_rdb
-
     with mapped(source) as data:
         scanner = RDBScanner(data, progress=progress, allow_empty=True)
         keyspace = read_keyspace(scanner)
+    return scanner, write_rdb(keyspace, target, compress, checksum)
+
+
+def write_rdb(keyspace, target: str, compress: bool = True, checksum: bool = True) -> int:
+    """Write keyspace to the RDB file `target` with the reference's writer (lists in nodes of
+    Redis's default size); returns the number of keys written."""
+    from reference.persistence.rdb import save_rdb
+
     directory, filename = os.path.split(os.path.abspath(target))
     config = {"rdbcompression": compress, "list-max-listpack-size": -2}
     save_rdb(keyspace, directory, filename, checksum=checksum, config=config)
-    return scanner, keyspace.total_keys()
+    return keyspace.total_keys()
 
 
 # --- progress --------------------------------------------------------------------------------

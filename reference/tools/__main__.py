@@ -39,14 +39,19 @@ from reference.tools import (
     mapped,
     printable,
     type_label,
+    write_rdb,
 )
 from reference.tools import aof as aof_tools
 
 
-def _progress(args, path: str) -> Progress | None:
+def _progress(args, total_bytes: int) -> Progress | None:
     if not (args.progress or sys.stderr.isatty()):
         return None
-    return Progress(os.path.getsize(path))
+    return Progress(total_bytes)
+
+
+def _write_json_line(out, record: dict) -> None:
+    out.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
 
 
 def _print_counts(scanner: RDBScanner, out) -> None:
@@ -119,7 +124,7 @@ def check(args) -> int:
         print("error: --fix and --truncate-to-timestamp are for AOF files", file=sys.stderr)
         return 1
     with mapped(args.file) as data:
-        return 0 if rdb_report(data, args.file, sys.stdout, _progress(args, args.file)) is not None else 1
+        return 0 if rdb_report(data, args.file, sys.stdout, _progress(args, os.path.getsize(args.file))) is not None else 1
 
 
 def _key_filter(args):
@@ -142,7 +147,7 @@ def _warn(message: str) -> None:
 def _replayed(args):
     """The keyspace an AOF rebuilds, with progress over all its files."""
     source = aof_tools.AOFSource.open(args.file)
-    progress = Progress(source.total_size()) if (args.progress or sys.stderr.isatty()) else None
+    progress = _progress(args, source.total_size())
     return aof_tools.replay(source, warn=_warn, progress=progress)
 
 
@@ -157,29 +162,24 @@ def dump(args) -> int:
                    for db in keyspace.dbs for key, value in db.data.items())
         for entry in entries:
             if wanted(entry.db, entry.key):
-                out.write(json.dumps(json_record(entry), ensure_ascii=False).encode("utf-8") + b"\n")
+                _write_json_line(out, json_record(entry))
         out.flush()
         return 0
     with mapped(args.file) as data:
-        for item in RDBScanner(data, progress=_progress(args, args.file), allow_empty=True):
+        for item in RDBScanner(data, progress=_progress(args, os.path.getsize(args.file)), allow_empty=True):
             if isinstance(item, KeyEntry) and wanted(item.db, item.key):
-                out.write(json.dumps(json_record(item), ensure_ascii=False).encode("utf-8") + b"\n")
+                _write_json_line(out, json_record(item))
     out.flush()
     return 0
 
 
 def convert(args) -> int:
     if file_format(args.file, args.format) == "aof":
-        from reference.persistence.rdb import save_rdb
-
-        keyspace = _replayed(args)
-        directory, filename = os.path.split(os.path.abspath(args.out))
-        save_rdb(keyspace, directory, filename, checksum=args.checksum,
-                 config={"rdbcompression": args.compress, "list-max-listpack-size": -2})
-        print(f"{args.out}: {keyspace.total_keys()} keys written", file=sys.stderr)
+        written = write_rdb(_replayed(args), args.out, compress=args.compress, checksum=args.checksum)
+        print(f"{args.out}: {written} keys written", file=sys.stderr)
         return 0
     scanner, written = convert_rdb(args.file, args.out, compress=args.compress, checksum=args.checksum,
-                                   progress=_progress(args, args.file))
+                                   progress=_progress(args, os.path.getsize(args.file)))
     print(f"{args.out}: {written} keys written "
           f"({scanner.already_expired} already expired left out)", file=sys.stderr)
     return 0
@@ -201,7 +201,7 @@ def commands(args) -> int:
     wanted = _key_filter(args)
     server = SimpleNamespace(commands=build_table())  # what COMMAND GETKEYS needs of a server
     source = aof_tools.AOFSource.open(args.file)
-    progress = Progress(source.total_size()) if (args.progress or sys.stderr.isatty()) else None
+    progress = _progress(args, source.total_size())
     out = sys.stdout.buffer
     for part, offset, db, argv in aof_tools.commands(source, progress=progress):
         if args.match is not None or args.db is not None:
@@ -211,8 +211,8 @@ def commands(args) -> int:
                 keys = []
             if not any(wanted(db, key) for key in keys):
                 continue
-        record = {"file": part.name, "offset": offset, "db": db, "argv": [json_bytes(a) for a in argv]}
-        out.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
+        _write_json_line(out, {"file": part.name, "offset": offset, "db": db,
+                               "argv": [json_bytes(a) for a in argv]})
     out.flush()
     return 0
 

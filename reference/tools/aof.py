@@ -24,7 +24,12 @@ from reference.tools import RDBFileError, RDBScanner, mapped
 
 class AOFError(Exception):
     """The AOF cannot be used: a bad manifest, a missing file, a file cut short where it
-    must not be, bad format, an unknown command."""
+    must not be, bad format, an unknown command. `manifest_error`: the manifest's fault, if
+    that is what it is."""
+
+    def __init__(self, text: str, manifest_error: A.ManifestError | None = None):
+        super().__init__(text)
+        self.manifest_error = manifest_error
 
 
 def looks_like_manifest(data) -> bool:
@@ -62,7 +67,7 @@ class AOFSource:
             manifest = A.Manifest.parse(data)
         except A.ManifestError as error:
             where = f" (line {error.line_number}: {error.line!r})" if error.line is not None else ""
-            raise AOFError(f"{path}: {error.reason}{where}") from None
+            raise AOFError(f"{path}: {error.reason}{where}", error) from None
         directory = os.path.dirname(path) or "."  # as C's dirname()
         parts = [AOFPart(manifest.base.name, os.path.join(directory, manifest.base.name), "base")] \
             if manifest.base else []
@@ -115,11 +120,11 @@ class AOFCheck:
             if os.path.isdir(path):
                 path = AOFSource.open(path).manifest
             with open(path, "rb") as f:
-                head = f.read()
-            if looks_like_manifest(head):
+                text = f.read()
+            if looks_like_manifest(text):
                 self.check_multi_part(path)
             else:
-                self.check_old_style(path, preamble=len(head) >= 8 and head.startswith(b"REDIS"))
+                self.check_old_style(path, preamble=_starts_as_rdb(path))
         except Exit as stop:
             return stop.status
         return 0
@@ -131,9 +136,11 @@ class AOFCheck:
     def check_multi_part(self, manifest_path: str) -> None:
         self.say("Start checking Multi Part AOF")
         try:
-            with open(manifest_path, "rb") as f:
-                A.Manifest.parse(f.read())
-        except A.ManifestError as error:
+            source = AOFSource.open(manifest_path)
+        except AOFError as failure:
+            error = failure.manifest_error
+            if error is None:
+                raise
             # What Redis logs for a bad manifest (the tool prints it as log lines, with a pid
             # and a time before each: left out here).
             self.say("\n*** FATAL AOF MANIFEST FILE ERROR ***\n")
@@ -142,7 +149,6 @@ class AOFCheck:
                 self.say(f">>> '{error.line}'\n")
             self.say(f"{error.reason}\n")
             raise Exit(1) from None
-        source = AOFSource.open(manifest_path)
         parts = source.parts
         for number, part in enumerate(parts, start=1):
             last_file = number == len(parts)
