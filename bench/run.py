@@ -1,14 +1,15 @@
 """Side-by-side benchmark of the reference server against real redis-server.
 
-Starts both servers on free ports, measures memory per key with the same
-socket load for both, then runs redis-benchmark against each in turn and
-prints throughput and memory side by side with the project's aims.
+Starts both servers on free ports, measures memory per key and SAVE/load with the same socket
+load for both, then runs redis-benchmark against each in turn. Every row reports what each
+server did (requests per second, bytes per key, seconds) and the server's own CPU time per
+request, read from /proc around the run, so the client's CPU is never counted.
 
 This is a measuring tool, not a test: it asserts nothing about speed.
 Only the Python standard library is used.
 
-    python bench/run.py [--quick] [-n REQUESTS] [--keys KEYS] [--markdown]
-                        [--reference-cmd CMD] [--redis-cmd CMD]
+    python bench/run.py [--quick] [-n REQUESTS] [--repeat R] [--keys KEYS] [--tests a,b]
+                        [--markdown] [--reference-cmd CMD] [--redis-cmd CMD]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import shlex
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,14 +33,19 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # The tests, in the order they are reported: redis-benchmark -t names (the CSV rows are
-# matched by their first word, so "MSET (10 keys)" and "LRANGE_100 (first 100 elements)" are
-# found as "mset" and "lrange_100"), or names of CUSTOM_TESTS.
+# matched by their first word, so "MSET (10 keys)" is found as "mset"), or names of
+# CUSTOM_TESTS.
 TESTS = ["set", "get", "incr", "mset", "lpush", "lpop", "lrange_100", "sadd", "hset", "zadd",
          "zrange_100"]
 
-# Tests redis-benchmark has no -t name for: (commands that prepare the data, the command line
-# to benchmark). ZRANGE reads 100 members of a sorted set of 100, as LRANGE_100 reads a list.
+# Tests run as a command line of their own: (commands that prepare the data, outside the
+# measurement; the command line to benchmark). redis-benchmark's own LRANGE_100 would first
+# run -n LPUSHes in the same run, whose CPU time could not be told apart; so LRANGE_100 reads
+# 100 elements of 3 bytes (redis-benchmark's default value size) pushed beforehand. ZRANGE_100,
+# which redis-benchmark 7.0 lacks, reads 100 members of a sorted set of 100 the same way.
 CUSTOM_TESTS = {
+    "lrange_100": ([["DEL", "bench:list"], ["RPUSH", "bench:list", *["xxx"] * 100]],
+                   ["LRANGE", "bench:list", "0", "99"]),
     "zrange_100": ([["ZADD", "bench:zset", str(i), f"member:{i}"] for i in range(100)],
                    ["ZRANGE", "bench:zset", "0", "99"]),
 }
@@ -47,14 +54,17 @@ PIPELINES = [1, 16]
 CLIENTS = 50
 DEFAULT_REQUESTS = 100_000
 QUICK_REQUESTS = 2_000
+DEFAULT_REPEAT = 3
 DEFAULT_MEMORY_KEYS = 1_000_000
 QUICK_MEMORY_KEYS = 20_000
 
-# The aims of the reference, as reference/redis ratios.
+# The aims of the reference: reference/redis ratios, and server CPU per request.
 MIN_RATIO_BY_PIPELINE = {1: 0.35, 16: 0.10}
+MAX_CPU_US = {("set", 16): 12.0, ("get", 16): 12.0}
 MAX_MEMORY_RATIO = 3.0
+MAX_PERSISTENCE_RATIO = 4.0
 
-LOAD_BATCH = 1_000  # SETs per round trip: replies (5 bytes each) stay far below socket buffers
+LOAD_BATCH = 1_000  # commands per round trip: replies stay far below socket buffers
 START_TIMEOUT = 60.0
 BENCHMARK_TIMEOUT = 1_800.0
 SOCKET_TIMEOUT = 300.0
@@ -67,6 +77,32 @@ def log(message: str) -> None:
 
 class BenchError(Exception):
     pass
+
+
+# --------------------------------------------------------------------------
+# Server CPU time
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time the process has used so far, all its threads, in seconds.
+
+    Read from /proc/PID/task/*/schedstat, whose first field is the time each thread has run, in
+    nanoseconds: the CPU time that utime + stime in /proc/PID/stat count in clock ticks (10 ms,
+    too coarse for Redis's 50 ms of a pipelined run). Without schedstat (a kernel built
+    without CONFIG_SCHED_INFO), utime + stime it is.
+    """
+    if os.path.exists(f"/proc/{pid}/schedstat"):
+        total = 0
+        for task in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                    total += int(f.read().split()[0])
+            except (FileNotFoundError, ProcessLookupError):
+                continue  # a thread that ended meanwhile
+        return total / 1e9
+    # The command name, in parentheses, may hold spaces: fields are counted after it.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --------------------------------------------------------------------------
@@ -86,6 +122,9 @@ class Server:
     process: subprocess.Popen
     directory: Path
     log_path: Path
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.process.pid)
 
     def log_tail(self, lines: int = 20) -> str:
         try:
@@ -116,7 +155,8 @@ def start_server(name: str, command: str, servers: list[Server], port: int | Non
     what a stopped server left) and wait until it answers PING.
 
     The server is appended to `servers` before waiting so the caller cleans it up
-    even if it never becomes ready.
+    even if it never becomes ready. The process started must be the server itself (CMD must
+    exec it, not fork it): its CPU time and memory are read from /proc by its pid.
     """
     port = port or free_port()
     directory = directory or Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
@@ -151,12 +191,12 @@ def start_server(name: str, command: str, servers: list[Server], port: int | Non
                     return server
         except (OSError, BenchError):
             pass
-        time.sleep(0.1)
+        time.sleep(0.02)
     raise BenchError(f"{name} did not answer PING within {START_TIMEOUT:.0f}s:\n{server.log_tail()}")
 
 
 # --------------------------------------------------------------------------
-# A minimal RESP2 client, enough for PING, FLUSHALL, DBSIZE and pipelined SETs
+# A minimal RESP2 client, enough for PING, FLUSHALL, DBSIZE, SAVE and pipelined writes
 
 
 def encode_command(*args: str | bytes) -> bytes:
@@ -208,6 +248,39 @@ class RespConnection:
         for _ in commands:
             self.read_reply()
 
+    def load(self, keys: int, command_for) -> None:
+        """Send command_for(n) for n < keys, LOAD_BATCH at a time."""
+        for start in range(0, keys, LOAD_BATCH):
+            stop = min(start + LOAD_BATCH, keys)
+            self.pipeline([encode_command(*command_for(n)) for n in range(start, stop)])
+
+
+# --------------------------------------------------------------------------
+# What one row holds: per server, the measured value and the server CPU per unit of work.
+
+
+@dataclass
+class Measured:
+    """A server's result for one row: values of several runs (or one), and the server CPU
+    seconds per request (or per key) of each run."""
+    values: list[float]
+    cpu: list[float]
+
+    @property
+    def value(self) -> float:
+        return statistics.median(self.values)
+
+    @property
+    def cpu_us(self) -> float:
+        return statistics.median(self.cpu) * 1e6
+
+
+def spread(samples: list[float]) -> float | None:
+    """Half the range of the samples, relative to their median: the ± of a cell; None for one."""
+    if len(samples) < 2 or not statistics.median(samples):
+        return None
+    return (max(samples) - min(samples)) / 2 / statistics.median(samples)
+
 
 # --------------------------------------------------------------------------
 # Memory per key
@@ -223,27 +296,22 @@ def rss_bytes(pid: int) -> int:
     raise BenchError(f"no VmRSS for pid {pid}")
 
 
-def memory_per_key(server: Server, keys: int) -> float:
-    """(RSS after loading `keys` small strings - RSS before) / keys, in bytes."""
+def measure_memory(server: Server, keys: int) -> Measured | None:
+    """(RSS after loading `keys` small strings - RSS before) / keys, in bytes, and the server CPU
+    per SET of the load; None (reported as n/a) when the server cannot complete the load."""
     log(f"{server.name}: loading {keys} keys for the memory measurement")
-    with RespConnection(server.port) as connection:
-        connection.command("FLUSHALL")
-        before = rss_bytes(server.process.pid)
-        for start in range(0, keys, LOAD_BATCH):
-            stop = min(start + LOAD_BATCH, keys)
-            connection.pipeline([encode_command("SET", f"key:{n}", f"v{n}") for n in range(start, stop)])
-        size = connection.command("DBSIZE")
-        if size != keys:
-            raise BenchError(f"{server.name}: DBSIZE is {size} after loading {keys} keys")
-        after = rss_bytes(server.process.pid)
-        connection.command("FLUSHALL")  # the throughput runs start from an empty database
-    return (after - before) / keys
-
-
-def measure_memory(server: Server, keys: int) -> float | None:
-    """memory_per_key, or None (reported as n/a) when the server cannot complete the load."""
     try:
-        return memory_per_key(server, keys)
+        with RespConnection(server.port) as connection:
+            connection.command("FLUSHALL")
+            before, cpu_before = rss_bytes(server.process.pid), server.cpu()
+            connection.load(keys, lambda n: ["SET", f"key:{n}", f"v{n}"])
+            cpu = server.cpu() - cpu_before
+            size = connection.command("DBSIZE")
+            if size != keys:
+                raise BenchError(f"{server.name}: DBSIZE is {size} after loading {keys} keys")
+            after = rss_bytes(server.process.pid)
+            connection.command("FLUSHALL")  # the throughput runs start from an empty database
+        return Measured([(after - before) / keys], [cpu / keys])
     except (BenchError, OSError) as error:
         log(f"{server.name}: memory measurement failed: {error}")
         return None
@@ -253,7 +321,7 @@ def measure_memory(server: Server, keys: int) -> float | None:
 # Persistence: SAVE and load of mixed keys
 
 
-def mixed_key_commands(n: int) -> list[str]:
+def mixed_key_command(n: int) -> list[str]:
     """Key n of the persistence load: strings, lists, hashes, sets and sorted sets in turn."""
     kind = n % 5
     if kind == 0:
@@ -267,20 +335,26 @@ def mixed_key_commands(n: int) -> list[str]:
     return ["ZADD", f"z:{n}", "1", "a", str(n % 100), "b"]
 
 
-def measure_persistence(server: Server, command: str, keys: int, servers: list[Server]):
-    """(SAVE seconds, file bytes, load seconds) for `keys` mixed keys, or None if it fails.
-    The load is timed from starting the server on the saved file until it answers PING."""
+@dataclass
+class Persistence:
+    save: Measured       # seconds of SAVE; server CPU per key saved
+    file_bytes: int
+    load: Measured       # seconds from start to the first PING answered; CPU per key loaded
+
+
+def measure_persistence(server: Server, command: str, keys: int,
+                        servers: list[Server]) -> tuple[Persistence | None, Server]:
+    """SAVE `keys` mixed keys, then start the server again on the file. Returns the result
+    (None if it fails) and the server now running (the restarted one, on the same port)."""
     try:
         log(f"{server.name}: loading {keys} mixed keys for SAVE and load")
         with RespConnection(server.port) as connection:
             connection.command("FLUSHALL")
-            for start in range(0, keys, LOAD_BATCH):
-                stop = min(start + LOAD_BATCH, keys)
-                connection.pipeline([encode_command(*mixed_key_commands(n)) for n in range(start, stop)])
-            started = time.monotonic()
+            connection.load(keys, mixed_key_command)
+            started, cpu_before = time.monotonic(), server.cpu()
             if connection.command("SAVE") != "OK":
                 raise BenchError(f"{server.name}: SAVE failed")
-            save_seconds = time.monotonic() - started
+            save = Measured([time.monotonic() - started], [(server.cpu() - cpu_before) / keys])
         size = (server.directory / "dump.rdb").stat().st_size
         with RespConnection(server.port) as connection:
             connection.sock.sendall(encode_command("SHUTDOWN", "NOSAVE"))
@@ -288,70 +362,85 @@ def measure_persistence(server: Server, command: str, keys: int, servers: list[S
         servers.remove(server)
         started = time.monotonic()
         again = start_server(server.name, command, servers, server.port, server.directory)
-        load_seconds = time.monotonic() - started
+        load = Measured([time.monotonic() - started], [again.cpu() / keys])
         with RespConnection(again.port) as connection:
             if connection.command("DBSIZE") != keys:
                 raise BenchError(f"{server.name}: the reloaded dataset is not the saved one")
             connection.command("FLUSHALL")
-        return save_seconds, size, load_seconds, again
+        return Persistence(save, size, load), again
     except (BenchError, OSError, subprocess.TimeoutExpired) as error:
         log(f"{server.name}: persistence measurement failed: {error}")
-        return None
+        running = [s for s in servers if s.name == server.name]
+        if not running:
+            raise BenchError(f"{server.name} is not running after the persistence measurement")
+        return None, running[0]
 
 
 # --------------------------------------------------------------------------
-# Throughput
+# Throughput and CPU per request
 
 
 def parse_benchmark_csv(text: str) -> dict[str, float]:
     """Map lower-case -t name -> requests per second from `redis-benchmark --csv` output.
 
-    Rows look like "MSET (10 keys)"; the first word is the -t name. Helper rows
-    such as "LPUSH (needed to benchmark LRANGE)" are setup, not results.
+    Rows look like "MSET (10 keys)"; the first word is the -t name.
     """
     rates = {}
     for row in csv.DictReader(io.StringIO(text)):
-        label = row["test"]
-        if "(needed" in label:
-            continue
-        rates[label.split()[0].lower()] = float(row["rps"])
+        rates[row["test"].split()[0].lower()] = float(row["rps"])
     return rates
 
 
-def run_benchmark(server: Server, tests: list[str], requests: int, pipeline: int) -> dict[str, float]:
-    """Requests per second for each test; a test that fails is left out (reported as n/a).
+def run_benchmark(server: Server, test: str, requests: int, pipeline: int) -> tuple[float, float] | None:
+    """One redis-benchmark run of one test: (requests per second, server CPU seconds per
+    request), or None if it failed. The CPU is the server's, read just before and after."""
+    argv = [
+        "redis-benchmark", "-h", "127.0.0.1", "-p", str(server.port),
+        "-c", str(CLIENTS), "-n", str(requests), "-P", str(pipeline), "-q", "--csv",
+    ]
+    if test in CUSTOM_TESTS:
+        setup, command = CUSTOM_TESTS[test]
+        with RespConnection(server.port) as connection:
+            connection.pipeline([encode_command(*words) for words in setup])
+        argv += command
+    else:
+        argv += ["-t", test]
+    log(f"{server.name}: {shlex.join(argv)}")
+    cpu_before = server.cpu()
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=BENCHMARK_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        log(f"{server.name}: {test} timed out after {BENCHMARK_TIMEOUT:.0f}s")
+        return None
+    cpu = server.cpu() - cpu_before
+    if server.process.poll() is not None:
+        raise BenchError(f"{server.name} died during {test}:\n{server.log_tail()}")
+    rates = parse_benchmark_csv(result.stdout)
+    rate = next(iter(rates.values()), None) if test in CUSTOM_TESTS else rates.get(test)
+    if result.returncode != 0 or rate is None:
+        log(f"{server.name}: {test} failed ({result.returncode}): {result.stderr.strip()[:300]}")
+        return None
+    return rate, cpu / requests
 
-    Each test gets its own redis-benchmark run because redis-benchmark stops at the
-    first error reply, which would hide the results of the tests after it.
-    """
-    rates = {}
-    for test in tests:
-        argv = [
-            "redis-benchmark", "-h", "127.0.0.1", "-p", str(server.port),
-            "-c", str(CLIENTS), "-n", str(requests), "-P", str(pipeline), "-q", "--csv",
-        ]
-        if test in CUSTOM_TESTS:
-            setup, command = CUSTOM_TESTS[test]
-            with RespConnection(server.port) as connection:
-                connection.pipeline([encode_command(*words) for words in setup])
-            argv += command
-        else:
-            argv += ["-t", test]
-        log(f"{server.name}: {shlex.join(argv)}")
-        try:
-            result = subprocess.run(argv, capture_output=True, text=True, timeout=BENCHMARK_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            log(f"{server.name}: {test} timed out after {BENCHMARK_TIMEOUT:.0f}s")
-            continue
-        if server.process.poll() is not None:
-            raise BenchError(f"{server.name} died during {test}:\n{server.log_tail()}")
-        rates_found = parse_benchmark_csv(result.stdout)
-        rate = rates_found.get(test) if test not in CUSTOM_TESTS else next(iter(rates_found.values()), None)
-        if result.returncode != 0 or rate is None:
-            log(f"{server.name}: {test} failed ({result.returncode}): {result.stderr.strip()[:300]}")
-            continue
-        rates[test] = rate
-    return rates
+
+def measure_throughput(servers: dict[str, Server], tests: list[str], requests: int,
+                       repeat: int) -> dict[tuple[str, int], dict[str, Measured | None]]:
+    """(test, pipeline) -> server name -> its runs. The servers take turns run by run, and the
+    whole table is run `repeat` times, so that a busy moment of the machine hits both alike
+    and shows as spread; a test that fails on any run is reported as n/a."""
+    runs: dict[tuple[str, int], dict[str, list]] = {
+        (test, pipeline): {name: [] for name in servers} for pipeline in PIPELINES for test in tests}
+    for round_number in range(1, repeat + 1):
+        log(f"--- round {round_number} of {repeat}")
+        for pipeline in PIPELINES:
+            for test in tests:
+                for name, server in servers.items():  # one after the other, never concurrently
+                    runs[(test, pipeline)][name].append(run_benchmark(server, test, requests, pipeline))
+    def measured(results):
+        return None if None in results else Measured([r[0] for r in results], [r[1] for r in results])
+
+    return {row: {name: measured(results) for name, results in by_server.items()}
+            for row, by_server in runs.items()}
 
 
 # --------------------------------------------------------------------------
@@ -368,49 +457,102 @@ def fmt_number(value: float | None, digits: int = 0) -> str:
     return "n/a" if value is None else f"{value:,.{digits}f}"
 
 
-def verdict(met: bool | None) -> str:
-    return "n/a" if met is None else ("yes" if met else "NO")
+def fmt_measured(value: float | None, samples: list[float] | None, digits: int) -> str:
+    """A median with its spread: 7.40 ±3%."""
+    text = fmt_number(value, digits)
+    relative = spread(samples) if samples else None
+    return text if relative is None else f"{text} ±{relative * 100:.0f}%"
+
+
+def cpu_digits(value: float | None) -> int:
+    return 2 if value is not None and value < 10 else 1
+
+
+def row(label: str, redis: Measured | None, reference: Measured | None, digits: int,
+        aims: list[tuple[str, bool | None]]) -> list[str]:
+    """label, value redis, value reference, ratio, CPU µs redis, CPU µs reference, CPU ratio,
+    aims, met."""
+    redis_value = redis.value if redis else None
+    reference_value = reference.value if reference else None
+    redis_cpu = redis.cpu_us if redis else None
+    reference_cpu = reference.cpu_us if reference else None
+    met = [m for _, m in aims]
+    return [
+        label,
+        fmt_measured(redis_value, redis.values if redis else None, digits),
+        fmt_measured(reference_value, reference.values if reference else None, digits),
+        fmt_number(ratio(reference_value, redis_value), 2),
+        fmt_measured(redis_cpu, redis.cpu if redis else None, cpu_digits(redis_cpu)),
+        fmt_measured(reference_cpu, reference.cpu if reference else None, cpu_digits(reference_cpu)),
+        fmt_number(ratio(reference_cpu, redis_cpu), 1),
+        "; ".join(text for text, _ in aims),
+        "" if not aims else "n/a" if None in met else "yes" if all(met) else "NO",
+    ]
 
 
 def build_rows(throughput, memory, persistence) -> list[list[str]]:
     rows = []
     for pipeline in PIPELINES:
         aim = MIN_RATIO_BY_PIPELINE[pipeline]
-        for test in TESTS:
-            redis_rate = throughput["redis"][pipeline].get(test)
-            reference_rate = throughput["reference"][pipeline].get(test)
-            r = ratio(reference_rate, redis_rate)
-            rows.append([
-                f"{test.upper()} -P {pipeline}", fmt_number(redis_rate), fmt_number(reference_rate),
-                fmt_number(r, 2), f">= {aim:.2f}", verdict(None if r is None else r >= aim),
-            ])
-    r = ratio(memory["reference"], memory["redis"])
-    rows.append([
-        "memory bytes/key", fmt_number(memory["redis"]), fmt_number(memory["reference"]),
-        fmt_number(r, 2), f"<= {MAX_MEMORY_RATIO:.2f}", verdict(None if r is None else r <= MAX_MEMORY_RATIO),
-    ])
-    for index, label, digits in ((0, "SAVE seconds", 2), (1, "RDB file bytes", 0), (2, "load seconds", 2)):
-        redis_value = persistence["redis"][index] if persistence["redis"] else None
-        reference_value = persistence["reference"][index] if persistence["reference"] else None
-        rows.append([label, fmt_number(redis_value, digits), fmt_number(reference_value, digits),
-                     fmt_number(ratio(reference_value, redis_value), 2), "", ""])
+        for (test, p), by_server in throughput.items():
+            if p != pipeline:
+                continue
+            redis, reference = by_server["redis"], by_server["reference"]
+            r = ratio(reference.value if reference else None, redis.value if redis else None)
+            aims = [(f"ops >= {aim:.2f}", None if r is None else r >= aim)]
+            max_cpu = MAX_CPU_US.get((test, pipeline))
+            if max_cpu is not None:
+                aims.append((f"CPU <= {max_cpu:.0f} µs",
+                             None if reference is None else reference.cpu_us <= max_cpu))
+            rows.append(row(f"{test.upper()} -P {pipeline}", redis, reference, 0, aims))
+    r = ratio(memory["reference"].value if memory["reference"] else None,
+              memory["redis"].value if memory["redis"] else None)
+    rows.append(row("memory bytes/key (CPU: per SET)", memory["redis"], memory["reference"], 0,
+                    [(f"<= {MAX_MEMORY_RATIO:.2f}", None if r is None else r <= MAX_MEMORY_RATIO)]))
+    for label, part in (("SAVE seconds (CPU: per key)", "save"), ("load seconds (CPU: per key)", "load")):
+        redis = getattr(persistence["redis"], part) if persistence["redis"] else None
+        reference = getattr(persistence["reference"], part) if persistence["reference"] else None
+        r = ratio(reference.value if reference else None, redis.value if redis else None)
+        rows.append(row(label, redis, reference, 2,
+                        [(f"<= {MAX_PERSISTENCE_RATIO:.2f}", None if r is None else r <= MAX_PERSISTENCE_RATIO)]))
+    sizes = {name: p.file_bytes if p else None for name, p in persistence.items()}
+    rows.append(["RDB file bytes (no CPU: a size)", fmt_number(sizes["redis"]), fmt_number(sizes["reference"]),
+                 fmt_number(ratio(sizes["reference"], sizes["redis"]), 2), "", "", "", "", ""])
     return rows
 
 
-HEADER = ["test", "redis ops/s", "reference ops/s", "ratio (ref/redis)", "aim", "met"]
+HEADER = ["test", "redis ops/s", "reference ops/s", "ratio", "redis CPU µs/req", "reference CPU µs/req",
+          "CPU ratio", "aim", "met"]
 
 
 def render(rows: list[list[str]], markdown: bool) -> str:
     if markdown:
-        lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join(["---"] + ["---:"] * 4 + [":---:"]) + "|"]
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        lines = ["| " + " | ".join(HEADER) + " |",
+                 "|" + "|".join(["---"] + ["---:"] * 6 + ["---", ":---:"]) + "|"]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(lines)
-    widths = [max(len(row[i]) for row in [HEADER, *rows]) for i in range(len(HEADER))]
+    widths = [max(len(r[i]) for r in [HEADER, *rows]) for i in range(len(HEADER))]
 
     def line(cells):
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+        return "  ".join(c.ljust(w) if i in (0, 7) else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths)))
 
     return "\n".join([line(HEADER), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def noise_summary(throughput) -> str:
+    """The typical and the largest spread of the throughput and CPU cells."""
+    rates, cpus = [], []
+    for by_server in throughput.values():
+        for measured in by_server.values():
+            if measured is not None and spread(measured.values) is not None:
+                rates.append(spread(measured.values))
+                cpus.append(spread(measured.cpu))
+    if not rates:
+        return "noise: one run per row, no spread measured"
+    return (f"noise (± half the range of the runs, over the median): "
+            f"CPU µs/req median ±{statistics.median(cpus) * 100:.0f}% (largest ±{max(cpus) * 100:.0f}%), "
+            f"ops/s median ±{statistics.median(rates) * 100:.0f}% (largest ±{max(rates) * 100:.0f}%)")
 
 
 # --------------------------------------------------------------------------
@@ -419,21 +561,30 @@ def render(rows: list[list[str]], markdown: bool) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
-                        help=f"smoke run: -n {QUICK_REQUESTS} and {QUICK_MEMORY_KEYS} keys for memory")
+                        help=f"smoke run: -n {QUICK_REQUESTS}, one round, {QUICK_MEMORY_KEYS} keys")
     parser.add_argument("--reference-cmd", default=f"{REPO_ROOT}/.venv/bin/python -m reference",
                         help="command starting the reference; --port N --save '' are appended")
     parser.add_argument("--redis-cmd", default="redis-server",
                         help="command starting real Redis; --port N --save '' are appended")
     parser.add_argument("-n", "--requests", type=int,
-                        help=f"requests per redis-benchmark test, the same for both (default {DEFAULT_REQUESTS})")
+                        help=f"requests per redis-benchmark run, the same for both (default {DEFAULT_REQUESTS})")
+    parser.add_argument("--repeat", type=int,
+                        help=f"rounds of the throughput table: medians and spread (default {DEFAULT_REPEAT})")
     parser.add_argument("--keys", type=int,
-                        help=f"keys loaded for the memory measurement (default {DEFAULT_MEMORY_KEYS})")
+                        help=f"keys for memory and SAVE/load (default {DEFAULT_MEMORY_KEYS}; 0 skips both)")
+    parser.add_argument("--tests", help=f"comma-separated subset of {','.join(TESTS)}")
     parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
     args = parser.parse_args(argv)
     if args.requests is None:
         args.requests = QUICK_REQUESTS if args.quick else DEFAULT_REQUESTS
+    if args.repeat is None:
+        args.repeat = 1 if args.quick else DEFAULT_REPEAT
     if args.keys is None:
         args.keys = QUICK_MEMORY_KEYS if args.quick else DEFAULT_MEMORY_KEYS
+    args.tests = TESTS if args.tests is None else args.tests.split(",")
+    unknown = set(args.tests) - set(TESTS)
+    if unknown:
+        parser.error(f"unknown tests: {', '.join(sorted(unknown))}")
     return args
 
 
@@ -450,23 +601,17 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGHUP, terminate)
 
     servers: list[Server] = []
+    commands = {"redis": args.redis_cmd, "reference": args.reference_cmd}
+    memory = {name: None for name in commands}
+    persistence = {name: None for name in commands}
     try:
-        start_server("redis", args.redis_cmd, servers)
-        start_server("reference", args.reference_cmd, servers)
-        by_name = {server.name: server for server in servers}
-
-        memory = {name: measure_memory(server, args.keys) for name, server in by_name.items()}
-        commands = {"redis": args.redis_cmd, "reference": args.reference_cmd}
-        persistence = {}
-        for name in list(by_name):
-            measured = measure_persistence(by_name[name], commands[name], args.keys, servers)
-            persistence[name] = measured[:3] if measured else None
-            if measured:
-                by_name[name] = measured[3]
-        throughput = {name: {} for name in by_name}
-        for pipeline in PIPELINES:
-            for name, server in by_name.items():  # one after the other, never concurrently
-                throughput[name][pipeline] = run_benchmark(server, TESTS, args.requests, pipeline)
+        by_name = {name: start_server(name, command, servers) for name, command in commands.items()}
+        if args.keys:
+            memory = {name: measure_memory(server, args.keys) for name, server in by_name.items()}
+            for name in commands:
+                persistence[name], by_name[name] = measure_persistence(
+                    by_name[name], commands[name], args.keys, servers)
+        throughput = measure_throughput(by_name, args.tests, args.requests, args.repeat)
     except BenchError as error:
         log(f"error: {error}")
         return 1
@@ -477,10 +622,13 @@ def main(argv: list[str] | None = None) -> int:
         for server in servers:
             server.stop()
 
-    print(f"redis-benchmark -c {CLIENTS} -n {args.requests}; memory: {args.keys} keys 'SET key:N vN', "
-          f"RSS from /proc/PID/status; SAVE and load: {args.keys} keys of the five types")
+    print(f"redis-benchmark -c {CLIENTS} -n {args.requests}, {args.repeat} round(s): median ± half the "
+          f"range; CPU = the server's own CPU time (/proc/PID/task/*/schedstat) per request; "
+          f"memory, SAVE and load: {args.keys} keys, one run")
     print()
     print(render(build_rows(throughput, memory, persistence), args.markdown))
+    print()
+    print(noise_summary(throughput))
     return 0
 
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 
-def wait_until_blocked(observer, count: int, timeout: float = 5.0) -> None:
+def wait_until_blocked(observer, count: int, timeout: float = 30.0) -> None:
     """Poll CLIENT LIST until `count` clients are blocked (flag b)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -20,6 +20,12 @@ Decoding, one RESP type to one Python type:
 Text (simple strings, errors, verbatim strings) is decoded as UTF-8 with
 "surrogateescape", so any bytes a server sends decode and round-trip.
 
+Every read has a deadline, the client's reply timeout (DEFAULT_REPLY_TIMEOUT unless given).
+A reply that does not come in time raises ReplyTimeout, naming the command, and closes the
+connection: a reply arriving later would be taken for the next command's. A wait given its own
+timeout (next_push(timeout=0.2): "is a push coming?") is a probe instead: it raises a plain
+TimeoutError and the connection stays usable, a partial frame kept.
+
 Push frames (RESP3 out-of-band data: pub/sub messages, invalidations) can
 arrive while a reply is awaited. The reader keeps them in their own queue,
 read with next_push(); replies that arrive while a push is awaited are kept
@@ -36,6 +42,17 @@ import time
 
 CRLF = b"\r\n"
 RECV_SIZE = 1 << 16
+
+# The reply timeout of a Client made without one, in seconds. The conformance plugin sets it from
+# --reply-timeout before any test runs, so every client the suite makes waits that long at most.
+DEFAULT_REPLY_TIMEOUT = 10.0
+
+# Called with the arguments of every command any Client sends, and with each reply read (what
+# it answers, as describe_command words it, and the decoded reply); None: nobody. The conformance
+# plugin sets them while a test runs, for the compatibility report: the commands a test uses,
+# and the last reply before a test failed.
+command_observer = None
+reply_observer = None
 
 
 class ErrorReply(str):
@@ -85,6 +102,18 @@ class ProtocolError(Exception):
     """The server sent bytes that are not RESP."""
 
 
+class ReplyTimeout(TimeoutError):
+    """No reply (or push) came within the client's reply timeout; the message says to what."""
+
+
+def describe_command(args, limit: int = 80) -> str:
+    """("OBJECT", "FREQ", b"k") -> "'OBJECT FREQ k'", shortened to about `limit` characters."""
+    text = " ".join(_text(_arg_bytes(arg)) if isinstance(arg, (bytes, str)) else repr(arg) for arg in args)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return repr(text)
+
+
 def encode_command(args) -> bytes:
     """Encode one command as a RESP multibulk request."""
     parts = [b"*%d\r\n" % len(args)]
@@ -97,8 +126,8 @@ def encode_command(args) -> bytes:
 def _arg_bytes(arg) -> bytes:
     if isinstance(arg, bytes):
         return arg
-    if isinstance(arg, str):
-        return arg.encode()
+    if isinstance(arg, str):  # surrogateescape: text this client decoded goes back as it came
+        return arg.encode("utf-8", "surrogateescape")
     if isinstance(arg, bool):  # bool is an int: refuse rather than send "True"
         raise TypeError(f"a command argument cannot be a bool: {arg!r}")
     if isinstance(arg, int):
@@ -119,17 +148,23 @@ def _hashable(key):
 class Client:
     """One connection to a server."""
 
-    def __init__(self, host: str, port: int, timeout: float = 10.0):
+    def __init__(self, host: str, port: int, timeout: float | None = None):
         self.host = host
         self.port = port
-        self.timeout = timeout
+        self.timeout = DEFAULT_REPLY_TIMEOUT if timeout is None else timeout
         self.protover = 2
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock = socket.create_connection((host, port), timeout=self.timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._buf = bytearray()  # received bytes not yet consumed as whole frames
         self._pos = 0  # read position inside the frame being decoded
         self._replies = collections.deque()  # (value, raw) read while awaiting a push
         self._pushes = collections.deque()  # (value, raw) read while awaiting a reply
+        # What was sent and not answered yet, oldest first, to name it should no reply come.
+        # Commands answered by several replies (SUBSCRIBE a b) or none make this approximate,
+        # so the last thing sent is kept too.
+        self._unanswered = collections.deque()
+        self._last_sent = "nothing"
+        self.closed_because: str | None = None  # why the client closed itself (a reply timeout)
 
     def __enter__(self) -> "Client":
         return self
@@ -144,7 +179,9 @@ class Client:
 
     def send_command(self, *args) -> None:
         """Send one command without reading its reply (e.g. a blocking BLPOP)."""
-        self.send_raw(encode_command(args))
+        if command_observer is not None:
+            command_observer(args)
+        self._send(encode_command(args), describe_command(args))
 
     def call(self, *args):
         """Send one command and return its decoded reply."""
@@ -158,7 +195,11 @@ class Client:
 
     def pipeline(self, *commands) -> list:
         """Send all commands (each a tuple of args) in one write, then read all replies."""
-        self.send_raw(b"".join(encode_command(command) for command in commands))
+        if command_observer is not None:
+            for command in commands:
+                command_observer(command)
+        data = b"".join(encode_command(command) for command in commands)
+        self._send(data, *(describe_command(command) for command in commands))
         return [self.read_reply() for _ in commands]
 
     def hello(self, protover: int, *args):
@@ -169,6 +210,14 @@ class Client:
         return reply
 
     def send_raw(self, data: bytes) -> None:
+        """Send bytes as they are (a test of the protocol itself)."""
+        self._send(data, f"the bytes {data[:60]!r}")
+
+    def _send(self, data: bytes, *descriptions: str) -> None:
+        if self.closed_because:
+            raise ConnectionError(f"this connection was closed: {self.closed_because}")
+        self._unanswered.extend(descriptions)
+        self._last_sent = descriptions[-1]
         self.sock.sendall(data)
 
     # -- replies ------------------------------------------------------------
@@ -182,14 +231,18 @@ class Client:
         return self._next_frame(want_push=False)[1]
 
     def next_push(self, timeout: float | None = None) -> Push:
-        """The next RESP3 push frame, decoded; waits up to timeout (default: the client's)."""
-        with self._timeout(timeout):
-            return self._next_frame(want_push=True)[0]
+        """The next RESP3 push frame, decoded; waits up to timeout (a probe), else the client's."""
+        return self._next_push(timeout)[0]
 
     def next_raw_push(self, timeout: float | None = None) -> bytes:
         """The exact bytes of the next RESP3 push frame."""
+        return self._next_push(timeout)[1]
+
+    def _next_push(self, timeout: float | None):
+        if timeout is None:
+            return self._next_frame(want_push=True)
         with self._timeout(timeout):
-            return self._next_frame(want_push=True)[1]
+            return self._next_frame(want_push=True, probe=True)
 
     # -- connection state ---------------------------------------------------
 
@@ -242,6 +295,19 @@ class Client:
     def close(self) -> None:
         self.sock.close()
 
+    def _close_after_timeout(self, want_push: bool) -> ReplyTimeout:
+        """Close the connection (it is out of step) and say what did not come."""
+        if want_push:
+            what = f"no push message (last sent: {self._last_sent})"
+        elif self._unanswered:
+            what = f"no reply to {self._unanswered[0]}"
+        else:
+            what = f"no further reply after {self._last_sent}"
+        message = f"{what} within {self.timeout:g}s from {self.host}:{self.port}"
+        self.closed_because = message
+        self.close()
+        return ReplyTimeout(message)
+
     # -- frame reader -------------------------------------------------------
     #
     # Strategy: decode one whole top-level frame from the front of _buf,
@@ -249,11 +315,24 @@ class Client:
     # (timeout, closed connection) the read position is rewound, so a partial
     # frame stays buffered and a later read starts it again from its first byte.
 
-    def _next_frame(self, want_push: bool):
+    def _next_frame(self, want_push: bool, probe: bool = False):
         wanted = self._pushes if want_push else self._replies
         while not wanted:
-            value, raw = self._read_frame()
-            (self._pushes if isinstance(value, Push) else self._replies).append((value, raw))
+            if self.closed_because:
+                raise ConnectionError(f"this connection was closed: {self.closed_because}")
+            try:
+                value, raw = self._read_frame()
+            except TimeoutError:
+                if probe:
+                    raise
+                raise self._close_after_timeout(want_push) from None
+            if isinstance(value, Push):
+                self._pushes.append((value, raw))
+            else:
+                self._replies.append((value, raw))
+                answered = self._unanswered.popleft() if self._unanswered else self._last_sent
+                if reply_observer is not None:
+                    reply_observer(answered, value)
         return wanted.popleft()
 
     def _read_frame(self):
@@ -350,10 +429,7 @@ class Client:
                 return b""
 
     @contextlib.contextmanager
-    def _timeout(self, timeout: float | None):
-        if timeout is None:
-            yield
-            return
+    def _timeout(self, timeout: float):
         self.sock.settimeout(timeout)
         try:
             yield

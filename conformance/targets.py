@@ -8,6 +8,11 @@ is a real redis-server or the reference (they take the same command line):
 CMD is split like a shell would split it, e.g. "redis-server",
 ".venv/bin/python -m reference" or "coverage run -p -m reference".
 
+The options are the launcher's defaults (DEFAULT_OPTIONS: no snapshots, DEBUG enabled) with
+those a test asks for on top; a test's option wins, and an option given None is left out. A
+server that lacks a default option (Redis 6.2 has no enable-debug-command) is launched with
+other defaults: ServerLauncher(CMD, default_options=parse_options("--save ''")).
+
 No launched server outlives the run: stop() and kill() end it, an atexit hook
 kills any still running when Python exits (also after Ctrl-C), and on Linux
 each server is asked to receive SIGKILL should the process that launched it die.
@@ -32,6 +37,9 @@ from conformance.client import Client, ErrorReply
 
 READY_TIMEOUT = 20.0  # seconds a launched server gets to answer PING
 LOG_NAME = "server.log"  # the server's stdout and stderr, inside its dir
+# The options every launched server gets unless the launcher is given others (or a test
+# overrides one): no snapshots, which tests ask for when they want them, and DEBUG allowed.
+DEFAULT_OPTIONS = "--save '' --enable-debug-command yes"
 
 # Ports are picked below the kernel's ephemeral range (32768-60999 on Linux),
 # so no outgoing connection is using them, with room for the cluster bus port
@@ -55,7 +63,8 @@ class Target:
             raise ValueError(f"expected HOST:PORT, got {text!r}")
         return cls(host, int(port))
 
-    def client(self, timeout: float = 10.0) -> Client:
+    def client(self, timeout: float | None = None) -> Client:
+        """A new connection; timeout None means the suite's reply timeout."""
         return Client(self.host, self.port, timeout)
 
     def __str__(self) -> str:
@@ -85,6 +94,29 @@ def option_args(options: dict) -> list[str]:
     return args
 
 
+def parse_options(text: str) -> dict:
+    """Command-line options as words -> {name: value}, the inverse of option_args.
+
+    "--save '' --enable-debug-command yes" -> {"save": "", "enable_debug_command": "yes"};
+    an option followed by several words gets them as a list ("--save 900 1" -> ["900", "1"]).
+    """
+    options: dict = {}
+    name = None
+    for word in shlex.split(text):
+        if word.startswith("--") and len(word) > 2:
+            name = word[2:].replace("-", "_")
+            options[name] = []
+        elif name is None:
+            raise ValueError(f"expected --name before {word!r} in {text!r}")
+        else:
+            options[name].append(word)
+    for name, values in options.items():
+        if not values:
+            raise ValueError(f"--{name.replace('_', '-')} has no value in {text!r}")
+        options[name] = values[0] if len(values) == 1 else values
+    return options
+
+
 def is_port_free(port: int) -> bool:
     """No socket listens on port (connections in TIME_WAIT do not count, as for a server)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -111,10 +143,11 @@ def free_port() -> int:
 class ServerLauncher:
     """Starts servers from one command template; remembers them to stop them all."""
 
-    def __init__(self, command: str):
+    def __init__(self, command: str, default_options: dict | None = None):
         self.command = shlex.split(command)
         if not self.command:
             raise ValueError("the server command is empty")
+        self.default_options = parse_options(DEFAULT_OPTIONS) if default_options is None else default_options
         self.servers: list[RunningServer] = []
         self._temp_dirs: list[str] = []
 
@@ -123,15 +156,15 @@ class ServerLauncher:
     ) -> "RunningServer":
         """Start one server and wait until it answers PING.
 
-        options become --name value words; save="" and
-        enable_debug_command="yes" are passed unless given. Without port,
+        options become --name value words, on top of the launcher's default options
+        (DEFAULT_OPTIONS unless it was given others). Without port,
         a free one is picked; without dir, a fresh temporary one is made.
         A config_file comes first on the command line, as redis-server wants.
         """
         if dir is None:
             dir = tempfile.mkdtemp(prefix="redspec-server-")
             self._temp_dirs.append(dir)
-        options = {"save": "", "enable_debug_command": "yes", **options}
+        options = {**self.default_options, **options}
         attempts = 1 if port is not None else 3
         for attempt in range(attempts):
             command = [*self.command, config_file] if config_file else self.command
@@ -176,7 +209,7 @@ class RunningServer:
     def argv(self) -> list[str]:
         return [*self.command, "--port", str(self.port), "--dir", self.dir, *option_args(self.options)]
 
-    def client(self, timeout: float = 10.0) -> Client:
+    def client(self, timeout: float | None = None) -> Client:
         return self.target.client(timeout)
 
     def is_running(self) -> bool:
@@ -210,7 +243,9 @@ class RunningServer:
         while True:
             status = self.process.poll()
             if status is not None:
-                raise ServerLaunchError(self._describe(f"exited with status {status} before answering PING"))
+                refused = refused_configuration(self.log_tail())
+                why = f": it refused {refused}" if refused else ""
+                raise ServerLaunchError(self._describe(f"exited with status {status} before answering PING{why}"))
             if self._answers_ping():
                 return
             if time.monotonic() > deadline:
@@ -274,6 +309,17 @@ class RunningServer:
         """Stop (if running) and start again: same port, same dir, same options."""
         self.stop()
         self.launch()
+
+
+def refused_configuration(log: str) -> str | None:
+    """What a server's log says it refused at start-up, as Redis words it, e.g.
+    ''''enable-debug-command "yes"' (Bad directive or wrong number of arguments)'''; else None."""
+    lines = log.splitlines()
+    for number, line in enumerate(lines):
+        if line.startswith(">>> "):
+            reason = next((later.strip() for later in lines[number + 1 :] if later.strip()), "")
+            return f"{line[4:]} ({reason})" if reason else line[4:]
+    return None
 
 
 def _wait(process: subprocess.Popen, timeout: float) -> bool:

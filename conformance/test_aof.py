@@ -34,20 +34,27 @@ def read(path: str) -> bytes:
         return f.read()
 
 
+def info_persistence(c) -> dict[str, str]:
+    text = c.call("INFO", "persistence").decode()
+    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+
+
 def info_field(c, name: str) -> str:
-    for line in c.call("INFO", "persistence").decode().splitlines():
-        if line.startswith(name + ":"):
-            return line.split(":", 1)[1]
-    raise AssertionError(f"no {name} in INFO persistence")
+    fields = info_persistence(c)
+    assert name in fields, f"no {name} in INFO persistence"
+    return fields[name]
 
 
-def wait_rewrite_done(c) -> None:
-    deadline = time.monotonic() + 10
+def wait_rewrite_done(c, timeout: float = 30.0) -> None:
+    """Until no rewrite runs and none is scheduled, both read from one INFO: read from two, a
+    scheduled rewrite that the cron starts between them would look like none at all."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if info_field(c, "aof_rewrite_in_progress") == "0" and info_field(c, "aof_rewrite_scheduled") == "0":
+        fields = info_persistence(c)
+        if fields["aof_rewrite_in_progress"] == "0" and fields["aof_rewrite_scheduled"] == "0":
             return
         time.sleep(0.05)
-    raise AssertionError("the AOF rewrite did not finish")
+    raise AssertionError(f"the AOF rewrite did not finish in {timeout}s")
 
 
 def fill(c) -> None:
@@ -92,6 +99,7 @@ def test_data_survives_a_restart(launcher):
         assert info_field(c, "aof_enabled") == "1"
 
 
+@pytest.mark.internals("AOF files")
 def test_layout_and_manifest(launcher):
     server = launcher.start(appendonly="yes", appendfsync="always")
     with server.client() as c:
@@ -107,6 +115,7 @@ def test_layout_and_manifest(launcher):
         b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n")
 
 
+@pytest.mark.internals("AOF files")
 def test_relative_expiries_are_written_as_absolute_times(launcher):
     server = launcher.start(appendonly="yes", appendfsync="always")
     with server.client() as c:
@@ -142,6 +151,7 @@ def test_relative_expiries_are_written_as_absolute_times(launcher):
     assert commands[11] == [b"SET", b"f", b"0.5", b"KEEPTTL"]
 
 
+@pytest.mark.internals("AOF files")
 def test_expire_conditions_are_written_as_they_were_typed(launcher):
     server = launcher.start(appendonly="yes", appendfsync="always")
     with server.client() as c:
@@ -155,6 +165,7 @@ def test_expire_conditions_are_written_as_they_were_typed(launcher):
     assert b"*5\r\n$3\r\nSET\r\n$1\r\np\r\n$1\r\n1\r\n$4\r\nPXAT\r\n$14\r\n99999999999999\r\n" in text
 
 
+@pytest.mark.internals("AOF files")
 def test_set_get_and_getset_are_written_as_plain_sets(launcher):
     server = launcher.start(appendonly="yes", appendfsync="always")
     with server.client() as c:
@@ -169,6 +180,7 @@ def test_set_get_and_getset_are_written_as_plain_sets(launcher):
                          b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n3\r\n")
 
 
+@pytest.mark.internals("AOF files")
 def test_bgrewriteaof_makes_a_new_base_and_incr(launcher):
     server = launcher.start(appendonly="yes", appendfsync="always")
     with server.client() as c:
@@ -192,6 +204,7 @@ def test_bgrewriteaof_makes_a_new_base_and_incr(launcher):
         assert snapshot(c) == before
 
 
+@pytest.mark.internals("AOF files")
 def test_base_as_commands_without_rdb_preamble(launcher):
     server = launcher.start(appendonly="yes", aof_use_rdb_preamble="no")
     with server.client() as c:
@@ -208,6 +221,7 @@ def test_base_as_commands_without_rdb_preamble(launcher):
         assert snapshot(c) == before
 
 
+@pytest.mark.internals("AOF files")
 def test_redis_check_aof_accepts_the_files(launcher):
     server = launcher.start(appendonly="yes", appendfsync="always")
     with server.client() as c:
@@ -217,6 +231,7 @@ def test_redis_check_aof_accepts_the_files(launcher):
     assert "All AOF files and manifest are valid" in result.stdout
 
 
+@pytest.mark.internals("AOF files")
 def test_config_set_appendonly_at_runtime(launcher):
     server = launcher.start()
     with server.client() as c:
@@ -242,6 +257,7 @@ def test_config_set_appendonly_at_runtime(launcher):
         assert snapshot(c) == before
 
 
+@pytest.mark.internals("AOF files")
 def test_real_redis_loads_the_targets_files(launcher, real_redis, tmp_path):
     server = launcher.start(appendonly="yes", appendfsync="always")
     with server.client() as c:
@@ -259,6 +275,7 @@ def test_real_redis_loads_the_targets_files(launcher, real_redis, tmp_path):
         assert c.call("DEBUG", "DIGEST") == digest
 
 
+@pytest.mark.internals("AOF files")
 def test_target_loads_real_redis_files(launcher, real_redis, tmp_path):
     real = real_redis.start(appendonly="yes")
     with real.client() as c:
@@ -290,6 +307,7 @@ def _cut_short(launcher, tmp_path):
     return incr, complete
 
 
+@pytest.mark.internals("AOF files")
 def test_truncated_aof_loads_its_prefix_when_allowed(launcher, tmp_path):
     incr, complete = _cut_short(launcher, tmp_path)
     server = launcher.start(dir=str(tmp_path), appendonly="yes", aof_load_truncated="yes")
@@ -303,6 +321,7 @@ def test_truncated_aof_loads_its_prefix_when_allowed(launcher, tmp_path):
     assert "AOF appendonly.aof.1.incr.aof loaded anyway because aof-load-truncated is enabled" in log
 
 
+@pytest.mark.internals("AOF files")
 def test_truncated_aof_stops_the_start_when_not_allowed(launcher, tmp_path):
     _cut_short(launcher, tmp_path)
     with pytest.raises(ServerLaunchError) as failure:
@@ -311,6 +330,7 @@ def test_truncated_aof_stops_the_start_when_not_allowed(launcher, tmp_path):
     assert "Unexpected end of file reading the append only file appendonly.aof.1.incr.aof" in str(failure.value)
 
 
+@pytest.mark.internals("AOF files")
 def test_manifest_naming_a_missing_file_stops_the_start(launcher, tmp_path):
     server = launcher.start(dir=str(tmp_path), appendonly="yes")
     server.stop()
@@ -322,6 +342,7 @@ def test_manifest_naming_a_missing_file_stops_the_start(launcher, tmp_path):
             "No such file or directory") in str(failure.value)
 
 
+@pytest.mark.internals("AOF files")
 def test_bad_manifest_stops_the_start(launcher, tmp_path):
     server = launcher.start(dir=str(tmp_path), appendonly="yes")
     server.stop()
@@ -332,6 +353,7 @@ def test_bad_manifest_stops_the_start(launcher, tmp_path):
     assert "Unknown AOF file type" in str(failure.value)
 
 
+@pytest.mark.internals("AOF files")
 def test_transactions_are_written_between_multi_and_exec(launcher):
     server = launcher.start(appendonly="yes", appendfsync="always")
     with server.client() as c:
@@ -349,6 +371,7 @@ def test_transactions_are_written_between_multi_and_exec(launcher):
                     b"*1\r\n$4\r\nEXEC\r\n*3\r\n$3\r\nSET\r\n$6\r\nsingle\r\n$1\r\n1\r\n")
 
 
+@pytest.mark.internals("AOF files")
 def test_spop_is_written_as_the_members_it_removed(launcher):
     """A random pop is written as what it removed, so the file replays to the same set."""
     server = launcher.start(appendonly="yes", appendfsync="always")
@@ -371,6 +394,7 @@ def test_spop_is_written_as_the_members_it_removed(launcher):
         assert c.call("EXISTS", "t") == 0
 
 
+@pytest.mark.internals("AOF files")
 def test_restore_with_a_relative_ttl_is_written_with_absttl(launcher):
     server = launcher.start(appendonly="yes", appendfsync="always")
     with server.client() as c:
@@ -396,6 +420,7 @@ def test_restore_with_a_relative_ttl_is_written_with_absttl(launcher):
         assert c.call("EXISTS", "gone") == 0
 
 
+@pytest.mark.internals("AOF files")
 def test_pops_of_several_keys_and_blocking_pops_are_written_as_plain_pops(launcher):
     server = launcher.start(appendonly="yes", appendfsync="always")
     with server.client() as c:

@@ -31,7 +31,7 @@ from hypothesis.strategies import SearchStrategy
 from conformance.blocking import wait_until_blocked
 from conformance.targets import ServerLauncher
 
-pytestmark = pytest.mark.launches
+pytestmark = [pytest.mark.launches, pytest.mark.internals("AOF file contents")]
 
 INCR_FILE = os.path.join("appendonlydir", "appendonly.aof.1.incr.aof")
 DAY_MS = 86_400_000
@@ -62,10 +62,10 @@ def _start(launcher: ServerLauncher):
 
 
 @pytest.fixture(scope="module")
-def pair(request):
+def pair(request, server_options):
     """(target, real Redis), both writing an AOF; shared by the module's tests, which start
     each example with FLUSHALL and read only what came after it."""
-    target_launcher = ServerLauncher(request.config.getoption("server"))
+    target_launcher = ServerLauncher(request.config.getoption("server"), default_options=server_options)
     redis_launcher = ServerLauncher("redis-server")
     try:
         sides = Side(_start(target_launcher)), Side(_start(redis_launcher))

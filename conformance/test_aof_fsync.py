@@ -9,8 +9,8 @@ of the loop turn go out, and from serverCron while a write is postponed):
   - everysec: write() before the reply, unless a background fsync is still running; then the
               write is postponed, for two seconds at most (then written anyway, counted in
               INFO aof_delayed_fsync). fsync about once a second in a background thread.
-              So an acknowledged write is in the file within about two seconds, and a SIGKILL
-              some seconds after the reply loses nothing.
+              So an acknowledged write is in the file within about two seconds (of the server's
+              cron: longer on a loaded machine), and a SIGKILL after that loses nothing.
 These tests assert only what those rules promise: the file is read after a later reply (no,
 always) or waited for with a generous deadline (everysec), never timed for speed.
 appendfsync is a run-time setting: CONFIG SET changes it, and writes keep landing.
@@ -20,11 +20,12 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
+
 from conformance.client import ErrorReply
 
 MANIFEST = "appendonly.aof.manifest"
-EVENTUALLY = 10.0  # seconds: far past everysec's two-second bound on a postponed write
-EVERYSEC_SAFE = 3.5  # seconds after its reply an everysec write is certainly in the file
+EVENTUALLY = 30.0  # seconds: far past everysec's two-second bound on a postponed write
 ERR_BAD_APPENDFSYNC = ("ERR CONFIG SET failed (possibly related to argument 'appendfsync') - "
                        "argument(s) must be one of the following: everysec, always, no")
 
@@ -88,6 +89,7 @@ def info_persistence(c) -> dict[str, str]:
 # -- appendfsync no -------------------------------------------------------------------------------
 
 
+@pytest.mark.internals("AOF files")
 def test_no_writes_reach_the_file_by_the_next_reply(launcher):
     server = launcher.start(appendonly="yes", appendfsync="no")
     with server.client() as c:
@@ -110,6 +112,7 @@ def test_no_a_killed_server_recovers_every_acknowledged_write(launcher):
 # -- appendfsync everysec -------------------------------------------------------------------------
 
 
+@pytest.mark.internals("AOF files")
 def test_everysec_writes_reach_the_file_within_seconds(launcher):
     server = launcher.start(appendonly="yes", appendfsync="everysec")
     with server.client() as c:
@@ -121,11 +124,12 @@ def test_everysec_writes_reach_the_file_within_seconds(launcher):
     assert info["aof_delayed_fsync"].isdigit(), info
 
 
+@pytest.mark.internals("AOF files")
 def test_everysec_a_killed_server_recovers_writes_acknowledged_seconds_before(launcher):
     server = launcher.start(appendonly="yes", appendfsync="everysec")
     with server.client() as c:
         writes = set_keys(c, b"everysec", 50)
-    time.sleep(EVERYSEC_SAFE)
+    wait_in_file(server, writes)  # the file, not the clock: postponed writes wait for the cron
     crash_and_restart(server)
     assert_recovered(server, writes)
 
@@ -139,6 +143,7 @@ def test_everysec_is_the_default(launcher):
 # -- changing it at run time ----------------------------------------------------------------------
 
 
+@pytest.mark.internals("AOF files")
 def test_config_set_appendfsync_at_run_time(launcher):
     server = launcher.start(appendonly="yes", appendfsync="everysec")
     written = []

@@ -14,7 +14,10 @@ How Redis 7.0 orders its background work (aof.c, rdb.c, server.c serverCron): on
     manifest; setting it back to no deletes them at once.
 Children are made slow with rdb-key-save-delay (microseconds per key written, by a BGSAVE and by a
 rewrite alike); the child keeps the value it had at the fork, so it is set back to 0 right after.
-Waits poll INFO against generous deadlines; nothing here is timed for speed.
+What must meet the child still running is sent in the same pipeline as the command that forks it:
+the server runs a pipeline in one turn of its event loop, and only its cron, between turns, sees
+a child end, so however slow the machine, those commands find the child running. Waits poll
+INFO against generous deadlines; nothing here is timed for speed.
 """
 from __future__ import annotations
 
@@ -27,9 +30,9 @@ import pytest
 from conformance.client import ErrorReply
 from conformance.test_aof import MANIFEST, aof_dir, info_field, read, wait_rewrite_done
 
-pytestmark = pytest.mark.launches
+pytestmark = [pytest.mark.launches, pytest.mark.internals("AOF files, INFO persistence, rdb-key-save-delay")]
 
-DEADLINE = 15.0  # seconds: far longer than any child here takes
+DEADLINE = 30.0  # seconds: far longer than any child here takes, even on a loaded machine
 KEYS = 20
 ERR_BGSAVE_DURING_REWRITE = ("Another child process is active (AOF?): can't BGSAVE right now. "
                              "Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.")
@@ -48,12 +51,19 @@ def fill(c, count: int = KEYS) -> dict[bytes, bytes]:
     return data
 
 
-def start_slowly(c, seconds: float, command: tuple, started) -> None:
-    """Run command (BGSAVE or BGREWRITEAOF) with a child that takes about `seconds`."""
+def start_slowly(c, seconds: float, command: tuple, started, *meanwhile: tuple) -> list:
+    """Run command (BGSAVE or BGREWRITEAOF) with a child that takes about `seconds`, then the
+    commands `meanwhile` in the same pipeline (they meet the child running); their replies."""
     delay_us = int(seconds * 1_000_000 / c.call("DBSIZE"))
-    assert c.call("CONFIG", "SET", "rdb-key-save-delay", delay_us) == "OK"
-    assert c.call(*command) == started
-    assert c.call("CONFIG", "SET", "rdb-key-save-delay", 0) == "OK"
+    replies = c.pipeline(("CONFIG", "SET", "rdb-key-save-delay", delay_us), command,
+                         ("CONFIG", "SET", "rdb-key-save-delay", 0), *meanwhile)
+    assert replies[:3] == ["OK", started, "OK"]
+    return replies[3:]
+
+
+def fields(info: bytes) -> dict[str, str]:
+    """An INFO reply's fields."""
+    return dict(line.split(":", 1) for line in info.decode().splitlines() if ":" in line)
 
 
 def manifest(server) -> bytes:
@@ -82,13 +92,16 @@ def test_appendonly_yes_during_a_bgsave_waits_for_it(launcher):
     server = launcher.start(appendfsync="always")
     with server.client() as c:
         data = fill(c)
-        start_slowly(c, 1.5, ("BGSAVE",), "Background saving started")
-        assert c.call("CONFIG", "SET", "appendonly", "yes") == "OK"
-        assert info_field(c, "aof_enabled") == "1"
-        assert info_field(c, "aof_rewrite_scheduled") == "1"
-        assert info_field(c, "aof_rewrite_in_progress") == "0"
-        assert info_field(c, "rdb_bgsave_in_progress") == "1"
-        assert c.call("SET", "meanwhile", "written") == "OK"  # in the dataset the rewrite forks
+        turned_on, info, written = start_slowly(
+            c, 1.0, ("BGSAVE",), "Background saving started",
+            ("CONFIG", "SET", "appendonly", "yes"), ("INFO", "persistence"),
+            ("SET", "meanwhile", "written"))  # in the dataset the rewrite forks
+        assert turned_on == "OK" and written == "OK"
+        info = fields(info)
+        assert info["aof_enabled"] == "1"
+        assert info["aof_rewrite_scheduled"] == "1"
+        assert info["aof_rewrite_in_progress"] == "0"
+        assert info["rdb_bgsave_in_progress"] == "1"
         data[b"meanwhile"] = b"written"
         wait_for(lambda: info_field(c, "rdb_bgsave_in_progress") == "0", "the BGSAVE to end")
         wait_rewrite_done(c)
@@ -139,10 +152,12 @@ def test_bgrewriteaof_during_a_bgsave_is_scheduled(launcher):
     with server.client() as c:
         data = fill(c)
         rewrites = int(info_field(c, "aof_rewrites"))
-        start_slowly(c, 1.5, ("BGSAVE",), "Background saving started")
-        assert c.call("BGREWRITEAOF") == "Background append only file rewriting scheduled"
-        assert info_field(c, "aof_rewrite_scheduled") == "1"
-        assert info_field(c, "aof_rewrite_in_progress") == "0"
+        rewrite, info = start_slowly(c, 1.0, ("BGSAVE",), "Background saving started",
+                                     ("BGREWRITEAOF",), ("INFO", "persistence"))
+        assert rewrite == "Background append only file rewriting scheduled"
+        info = fields(info)
+        assert info["aof_rewrite_scheduled"] == "1"
+        assert info["aof_rewrite_in_progress"] == "0"
         wait_for(lambda: info_field(c, "rdb_bgsave_in_progress") == "0", "the BGSAVE to end")
         wait_rewrite_done(c)
         assert int(info_field(c, "aof_rewrites")) == rewrites + 1
@@ -158,17 +173,20 @@ def test_bgsave_during_a_rewrite_is_refused_unless_scheduled(launcher):
     server = launcher.start(appendonly="yes", appendfsync="always")
     with server.client() as c:
         data = fill(c)
-        start_slowly(c, 1.5, ("BGREWRITEAOF",), "Background append only file rewriting started")
-        assert c.call("BGSAVE") == ErrorReply("ERR " + ERR_BGSAVE_DURING_REWRITE)
-        assert info_field(c, "rdb_bgsave_in_progress") == "0"
-        assert not os.path.exists(os.path.join(server.dir, "dump.rdb"))
-        assert c.call("BGSAVE", "SCHEDULE") == "Background saving scheduled"
-        assert info_field(c, "rdb_bgsave_in_progress") == "0"
+        refused, after_refusal, scheduled, after_scheduling = start_slowly(
+            c, 1.0, ("BGREWRITEAOF",), "Background append only file rewriting started",
+            ("BGSAVE",), ("INFO", "persistence"), ("BGSAVE", "SCHEDULE"), ("INFO", "persistence"))
+        assert refused == ErrorReply("ERR " + ERR_BGSAVE_DURING_REWRITE)
+        assert fields(after_refusal)["rdb_bgsave_in_progress"] == "0"
+        assert scheduled == "Background saving scheduled"
+        assert fields(after_scheduling)["rdb_bgsave_in_progress"] == "0"
+        assert fields(after_scheduling)["aof_rewrite_in_progress"] == "1"
         wait_rewrite_done(c)
         # The scheduled save runs after the rewrite.
         wait_for(lambda: os.path.exists(os.path.join(server.dir, "dump.rdb")), "the scheduled BGSAVE")
         wait_for(lambda: info_field(c, "rdb_bgsave_in_progress") == "0", "the BGSAVE to end")
         assert info_field(c, "rdb_last_bgsave_status") == "ok"
+    assert log_text(server).count("Background saving started by pid") == 1  # the refused one never ran
     server.stop()
     server.options["appendonly"] = "no"  # now the dump is what loads
     server.launch()

@@ -20,6 +20,8 @@ import pytest
 from conformance.blocking import wait_until_blocked
 from conformance.client import ErrorReply
 
+pytestmark = pytest.mark.internals("INFO rdb_changes_since_last_save, Redis's change counter")
+
 # What DUMP of the string "hello" is in Redis 7.0 (RDB version 10), for RESTORE.
 HELLO_PAYLOAD = b"\x00\x05hello\n\x00cr\xdfve4 \n"
 

@@ -30,12 +30,14 @@ def test_dump_of_a_missing_key_is_nil(client):
     assert client.call_raw("DUMP", "nokey") == b"$-1\r\n"
 
 
+@pytest.mark.internals("DUMP payloads, the RDB format")
 @pytest.mark.parametrize("command, payload", KNOWN_PAYLOADS, ids=lambda c: str(c[:1]))
 def test_payload_bytes(client, command, payload):
     client.call(*command)
     assert client.call("DUMP", "k") == payload
 
 
+@pytest.mark.internals("OBJECT ENCODING")
 @pytest.mark.parametrize("command", [c for c, _ in KNOWN_PAYLOADS] + [("SET", "k", "abcdefghij" * 10)],
                          ids=str)
 def test_round_trip_keeps_value_type_and_encoding(client, command):
@@ -53,8 +55,8 @@ def test_restore_ttl_replace_absttl_idletime(client):
     client.call("SET", "k", "v")
     payload = client.call("DUMP", "k")
     assert is_error(client.call("RESTORE", "k", "0", payload), "BUSYKEY Target key name already exists.")
-    assert client.call_raw("RESTORE", "k", "5000", payload, "REPLACE") == b"+OK\r\n"
-    assert 0 < client.call("PTTL", "k") <= 5000
+    assert client.call_raw("RESTORE", "k", "50000", payload, "REPLACE") == b"+OK\r\n"
+    assert 0 < client.call("PTTL", "k") <= 50000
     assert client.call_raw("RESTORE", "a", "4000000000000", payload, "ABSTTL") == b"+OK\r\n"
     assert client.call("PEXPIRETIME", "a") == 4000000000000
     assert client.call_raw("RESTORE", "b", "0", payload, "IDLETIME", "1000") == b"+OK\r\n"
@@ -87,6 +89,7 @@ def test_busykey_is_checked_before_the_ttl(client):
     assert is_error(client.call("RESTORE", "k", "x", "junk"), "BUSYKEY Target key name already exists.")
 
 
+@pytest.mark.internals("DUMP payloads, the RDB format")
 @pytest.mark.parametrize("damage", ["checksum", "version", "short"])
 def test_payload_trailer_errors(client, damage):
     client.call("SET", "src", "value")
@@ -103,6 +106,7 @@ def test_payload_trailer_errors(client, damage):
     assert client.call_raw("PING") == b"+PONG\r\n"
 
 
+@pytest.mark.internals("DUMP payloads, the RDB format")
 def test_bad_body_with_a_good_checksum(client):
     import struct
     body = b"\x00\x45hello\n\x00"  # a string that claims more bytes than follow
@@ -121,6 +125,7 @@ def crc64(data: bytes) -> int:
     return crc
 
 
+@pytest.mark.internals("DUMP payloads, the RDB format")
 @pytest.mark.launches
 def test_payloads_from_real_redis_restore_on_the_target(launcher):
     from conformance.targets import ServerLauncher
@@ -147,3 +152,20 @@ def test_payloads_from_real_redis_restore_on_the_target(launcher):
             assert real.call("RESTORE", key + ":back", "0", back) in ("OK", b"OK")
     finally:
         real_launcher.stop_all()
+
+
+@pytest.mark.internals("encodings: list-max-listpack-size")
+@pytest.mark.launches
+@pytest.mark.parametrize("fill", ["3", "1", "40000", "-1", "-5", "-6"])
+def test_list_nodes_follow_list_max_listpack_size_as_in_real_redis(launcher, real_redis, fill):
+    """A list's payload splits it into nodes as Redis does for list-max-listpack-size: at most
+    that many elements a node (positive, up to 32767), at most 4, 8, 16, 32 or 64 KiB (-1 to
+    -5, and less is -5)."""
+    items = [f"element-{i}" * (1 + i % 7) for i in range(400)]
+    payloads = []
+    for side in (real_redis, launcher):
+        with side.start().client() as c:
+            c.call("CONFIG", "SET", "list-max-listpack-size", fill)
+            c.call("RPUSH", "k", *items)
+            payloads.append(c.call("DUMP", "k"))
+    assert payloads[1] == payloads[0]

@@ -11,9 +11,9 @@ import redis
 
 
 @pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
-def r(request, target, client):  # `client` flushes the target first
+def r(request, target, client, reply_timeout):  # `client` flushes the target first
     connection = redis.Redis(host=target.host, port=target.port, protocol=request.param,
-                             decode_responses=True, socket_timeout=10)
+                             decode_responses=True, socket_timeout=reply_timeout)
     yield connection
     connection.close()
 
@@ -28,13 +28,15 @@ def test_strings_and_expiry(r):
     assert r.getex("greeting", persist=True) == "hello" and r.ttl("greeting") == -1
 
 
-def test_work_queue_with_blpop(r, target):
-    worker = redis.Redis(host=target.host, port=target.port, decode_responses=True)
+def test_work_queue_with_blpop(r, target, reply_timeout):
+    # The jobs come at once, so the worker never blocks for long: reply_timeout bounds its reads.
+    worker = redis.Redis(host=target.host, port=target.port, decode_responses=True,
+                         socket_timeout=reply_timeout)
     done = []
 
     def consume():
         while True:
-            item = worker.blpop(["jobs"], timeout=5)
+            item = worker.blpop(["jobs"], timeout=60)
             if item is None or item[1] == "stop":
                 return
             done.append(item[1])
@@ -45,7 +47,8 @@ def test_work_queue_with_blpop(r, target):
     for n in range(20):
         r.rpush("jobs", f"job-{n}")
     r.rpush("jobs", "stop")
-    thread.join(10)
+    thread.join(60)
+    assert not thread.is_alive(), "the worker still waits"
     worker.close()
     assert done == [f"job-{n}" for n in range(20)]
     assert r.blpop(["jobs"], timeout=0.1) is None
@@ -78,12 +81,13 @@ def test_sets_for_tags(r):
     assert r.smismember("tags:a", ["x", "w"]) == [1, 0]
 
 
-def test_optimistic_locking_with_watch_under_contention(r, target):
+def test_optimistic_locking_with_watch_under_contention(r, target, reply_timeout):
     r.set("balance", 0)
     threads = []
 
     def add_one_hundred_times():
-        conn = redis.Redis(host=target.host, port=target.port, decode_responses=True)
+        conn = redis.Redis(host=target.host, port=target.port, decode_responses=True,
+                           socket_timeout=reply_timeout)
         for _ in range(100):
             while True:
                 with conn.pipeline() as pipe:
@@ -113,16 +117,17 @@ def test_transaction_pipeline(r):
         assert pipe.execute() == [True, 2, 1, "2"]
 
 
-def test_pubsub_listener(r, target):
-    listener = redis.Redis(host=target.host, port=target.port, decode_responses=True).pubsub()
+def test_pubsub_listener(r, target, reply_timeout):
+    listener = redis.Redis(host=target.host, port=target.port, decode_responses=True,
+                           socket_timeout=reply_timeout).pubsub()
     listener.subscribe("news")
     listener.psubscribe("sport.*")
-    assert listener.get_message(timeout=2)["type"] == "subscribe"
-    assert listener.get_message(timeout=2)["type"] == "psubscribe"
+    assert listener.get_message(timeout=30)["type"] == "subscribe"
+    assert listener.get_message(timeout=30)["type"] == "psubscribe"
     assert r.publish("news", "hello") == 1
     assert r.publish("sport.tennis", "match") == 1
-    first = listener.get_message(timeout=2)
-    second = listener.get_message(timeout=2)
+    first = listener.get_message(timeout=30)
+    second = listener.get_message(timeout=30)
     assert (first["type"], first["channel"], first["data"]) == ("message", "news", "hello")
     assert (second["type"], second["pattern"], second["channel"], second["data"]) == \
         ("pmessage", "sport.*", "sport.tennis", "match")

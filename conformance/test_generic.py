@@ -367,8 +367,8 @@ def test_expire_sets_ttl(client, command):
     assert client.call(command, "missing", future(command, 100)) == 0
     client.call("SET", "k", "v")
     assert client.call_raw(command, "k", future(command, 100)) == b":1\r\n"
-    assert 98 <= client.call("TTL", "k") <= 101
-    assert 98_000 <= client.call("PTTL", "k") <= 101_000
+    assert 90 <= client.call("TTL", "k") <= 101  # seconds, not ms, with room for a slow machine
+    assert 90_000 <= client.call("PTTL", "k") <= 101_000
 
 
 @pytest.mark.parametrize("command", EXPIRE_COMMANDS)
@@ -382,6 +382,7 @@ def test_expire_in_the_past_deletes(client, command, when):
     assert client.call(command, "k", when) == 0
 
 
+@pytest.mark.since("7.0.0")
 @pytest.mark.parametrize("command", EXPIRE_COMMANDS)
 def test_expire_conditions(client, command):
     client.call("SET", "k", "v")  # no expiry: counts as infinite
@@ -395,11 +396,12 @@ def test_expire_conditions(client, command):
     assert client.call(command, "k", future(command, 300), "XX", "GT") == 1
     assert client.call(command, "k", future(command, 400), "LT") == 0
     assert client.call(command, "k", future(command, 50), "LT", "XX") == 1
-    assert 45 <= client.call("TTL", "k") <= 51
+    assert 40 <= client.call("TTL", "k") <= 51
     client.call("PERSIST", "k")
     assert client.call(command, "k", future(command, 100), "LT") == 1  # less than infinite
 
 
+@pytest.mark.since("7.0.0")
 @pytest.mark.parametrize("command", EXPIRE_COMMANDS)
 @pytest.mark.parametrize("options, error", [
     (["NX", "XX"], NX_AND_OTHERS),
@@ -425,6 +427,7 @@ def test_expire_not_a_number(client, command):
     assert client.call("TTL", "k") == -1
 
 
+@pytest.mark.since("7.0.0")
 @pytest.mark.parametrize("command, when", [
     ("EXPIRE", 9223372036854775), ("EXPIRE", 9223372036854776), ("EXPIRE", -9223372036854776),
     ("PEXPIRE", 9223372036854775807), ("EXPIREAT", 9223372036854776),
@@ -463,7 +466,7 @@ def test_active_expiry_removes_unread_keys(client):
     client.pipeline(*(("SET", f"k{i}", "v") for i in range(50)))
     client.pipeline(*(("PEXPIRE", f"k{i}", 100) for i in range(50)))
     client.call("SET", "keep", "v")
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 30  # the cron's passes, however slow the machine
     while client.call("DBSIZE") != 1 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert client.call("DBSIZE") == 1
@@ -485,10 +488,10 @@ def test_ttl_values(client):
     client.call("PEXPIREAT", "k", at_ms)
     assert client.call("PEXPIRETIME", "k") == at_ms
     assert client.call("EXPIRETIME", "k") == (at_ms + 500) // 1000  # rounded to nearest second
-    assert 99_000 < client.call("PTTL", "k") <= 100_400
-    assert client.call("TTL", "k") == 100  # 100.4 s rounds down
-    client.call("PEXPIRE", "k", 100_600)
-    assert client.call("TTL", "k") in (100, 101)  # 100.6 s rounds up, unless a ms went by
+    assert 90_000 < client.call("PTTL", "k") <= 100_400
+    # Each pair in one pipeline: the server runs both in one go, well within a 100 ms step.
+    assert client.pipeline(("PEXPIRE", "k", 100_400), ("TTL", "k")) == [1, 100]  # 100.4 s rounds down
+    assert client.pipeline(("PEXPIRE", "k", 100_600), ("TTL", "k")) == [1, 101]  # 100.6 s rounds up
 
 
 def test_persist(client):
@@ -503,6 +506,7 @@ def test_persist(client):
 # --- OBJECT ---------------------------------------------------------------------------------
 
 
+@pytest.mark.internals("OBJECT ENCODING")
 @pytest.mark.parametrize("value, encoding", [
     (b"0", b"int"), (b"12345", b"int"), (b"-1", b"int"),
     (b"9223372036854775807", b"int"), (b"-9223372036854775808", b"int"),
@@ -515,6 +519,7 @@ def test_object_encoding_of_strings(client, value, encoding):
     assert client.call("OBJECT", "ENCODING", "k") == encoding
 
 
+@pytest.mark.internals("OBJECT ENCODING")
 def test_object_encoding_raw_after_in_place_change(client):
     client.call("SET", "k", "abc")
     client.call("APPEND", "k", "d")
@@ -532,6 +537,7 @@ def test_object_missing_key(client, resp3_client, sub):
     assert resp3_client.call_raw("OBJECT", sub, "missing") == b"_\r\n"
 
 
+@pytest.mark.internals("OBJECT REFCOUNT, shared integers")
 def test_object_refcount(client):
     client.call("SET", "small", "9999")
     assert client.call_raw("OBJECT", "REFCOUNT", "small") == b":2147483647\r\n"
@@ -548,24 +554,33 @@ def test_object_freq_needs_lfu(client):
     assert client.call("PING") == "PONG"
 
 
+# Idle time is counted in whole seconds of a clock that Redis's cron advances: a key read just
+# now may already show 1 if the second turned in between. So an access and the OBJECT IDLETIME
+# that must see 0 go in one pipeline (run in one go, the clock unchanged), and a key is waited
+# for until it shows 1, however long that takes on a loaded machine.
+
+
+def wait_until_idle(client, key, deadline: float = 30.0) -> None:
+    """Until OBJECT IDLETIME says key has been idle a second or more (OBJECT does not touch it)."""
+    end = time.monotonic() + deadline
+    while client.call("OBJECT", "IDLETIME", key) < 1:
+        assert time.monotonic() < end, f"{key!r} not idle for a second after {deadline}s"
+        time.sleep(0.1)
+
+
 def test_object_idletime(client):
-    client.call("SET", "k", "not an integer")
-    assert client.call("OBJECT", "IDLETIME", "k") == 0
-    time.sleep(2.1)
-    assert client.call("OBJECT", "IDLETIME", "k") >= 1
+    assert client.pipeline(("SET", "k", "not an integer"), ("OBJECT", "IDLETIME", "k")) == ["OK", 0]
+    wait_until_idle(client, "k")
     for inspect in (("TYPE", "k"), ("TTL", "k"), ("EXISTS", "k"), ("OBJECT", "ENCODING", "k")):
         client.call(*inspect)  # looks, without counting as an access
     assert client.call("OBJECT", "IDLETIME", "k") >= 1
-    client.call("GET", "k")
-    assert client.call("OBJECT", "IDLETIME", "k") == 0
+    assert client.pipeline(("GET", "k"), ("OBJECT", "IDLETIME", "k")) == [b"not an integer", 0]
 
 
 def test_touch_resets_idletime(client):
     client.call("SET", "k", "not an integer")
-    time.sleep(2.1)
-    assert client.call("OBJECT", "IDLETIME", "k") >= 1
-    client.call("TOUCH", "k")
-    assert client.call("OBJECT", "IDLETIME", "k") == 0
+    wait_until_idle(client, "k")
+    assert client.pipeline(("TOUCH", "k"), ("OBJECT", "IDLETIME", "k")) == [1, 0]
 
 
 def test_object_under_lfu_policy(client):

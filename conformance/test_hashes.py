@@ -206,9 +206,9 @@ def test_empty_replies_of_a_missing_key(client, resp3_client):
         assert c.call_raw("HVALS", "missing") == b"*0\r\n"
 
 
-def test_hashtable_contents(client, hash_config):
-    data = fill(client, "h", 600)           # above the default 512 fields
-    assert client.call("OBJECT", "ENCODING", "h") == b"hashtable"
+def test_hashtable_contents(client):
+    # above the default 512 fields: a hashtable in Redis (test_encoding_by_default_thresholds)
+    data = fill(client, "h", 600)
     assert sorted(client.call("HKEYS", "h")) == sorted(data)
     assert sorted(client.call("HVALS", "h")) == sorted(data.values())
     assert_hash(client, "h", data)
@@ -458,7 +458,7 @@ def test_hscan_returns_every_field_present_throughout(client, changes, count):
     client.call("DEL", "h")
     stable = fill(client, "h", 300, prefix="s")
     fill(client, "h", 300, prefix="t")         # some of these are deleted during the scan
-    assert client.call("OBJECT", "ENCODING", "h") == b"hashtable"
+    # 600 fields: a hashtable in Redis, scanned a part at a time (test_encoding_by_default_thresholds)
     seen, cursor, calls = {}, b"0", 0
     pending = list(changes)
     while True:
@@ -485,6 +485,7 @@ def encoding(client, key):
     return client.call("OBJECT", "ENCODING", key)
 
 
+@pytest.mark.internals("encodings and their thresholds")
 def test_encoding_by_default_thresholds(client):
     fill(client, "h", 512)
     assert encoding(client, "h") == b"listpack"
@@ -500,6 +501,7 @@ def test_encoding_by_default_thresholds(client):
     assert encoding(client, "w") == b"hashtable"
 
 
+@pytest.mark.internals("encodings and their thresholds")
 def test_encoding_never_goes_back(client, hash_config):
     hash_config(hash_max_listpack_entries=4)
     fill(client, "h", 5)
@@ -518,6 +520,7 @@ def test_encoding_never_goes_back(client, hash_config):
     assert encoding(client, "h") == b"listpack"
 
 
+@pytest.mark.internals("encodings and their thresholds")
 def test_encoding_follows_the_config_at_write_time(client, hash_config):
     fill(client, "h", 5)
     hash_config(hash_max_listpack_entries=2, hash_max_listpack_value=3)
@@ -532,6 +535,7 @@ def test_encoding_follows_the_config_at_write_time(client, hash_config):
     assert encoding(client, "g") == b"hashtable"
 
 
+@pytest.mark.internals("encodings and their thresholds")
 @pytest.mark.parametrize("command,increment,result_length", [
     ("HINCRBY", "1000", 4), ("HINCRBYFLOAT", "1000.5", 6)])
 def test_encoding_of_increments(client, hash_config, command, increment, result_length):
@@ -542,12 +546,14 @@ def test_encoding_of_increments(client, hash_config, command, increment, result_
     assert encoding(client, "h") == b"hashtable"
 
 
+@pytest.mark.internals("encodings and their thresholds")
 def test_hincrbyfloat_long_result_converts(client):
     result = client.call("HINCRBYFLOAT", "h", "f", "1e70")
     assert len(result) == 71 and result.startswith(b"1000000000")     # no exponent notation
     assert encoding(client, "h") == b"hashtable"
 
 
+@pytest.mark.internals("encodings and their thresholds")
 def test_encoding_of_a_copy(client):
     client.call("HSET", "h", "a", "1")
     client.call("COPY", "h", "c")

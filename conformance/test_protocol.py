@@ -141,6 +141,7 @@ def test_pipeline_mixes_inline_and_multibulk(client):
     assert exchange(client, request, 4) == [b"+OK\r\n", b":2\r\n", b":12\r\n", b"$2\r\n12\r\n"]
 
 
+@pytest.mark.since("7.0.0")
 def test_errors_in_a_pipeline_do_not_stop_it(client):
     request = b"".join(encode_command(c) for c in [("SET", "s", "x"), ("INCR", "s"), ("NOSUCH",), ("GET", "s")])
     assert exchange(client, request, 4) == [
@@ -204,6 +205,7 @@ def test_protocol_is_per_connection(client, resp3_client):
 # --- errors any command can get ---------------------------------------------------------------
 
 
+@pytest.mark.since("7.0.0")
 @pytest.mark.parametrize("argv, message", [
     ([b"NOSUCH"], "ERR unknown command 'NOSUCH', with args beginning with: "),
     ([b"nosuch", b"a", b"b c"], "ERR unknown command 'nosuch', with args beginning with: 'a' 'b c' "),
@@ -223,6 +225,7 @@ def test_command_errors(client, argv, message):
     assert client.call("PING") == "PONG"
 
 
+@pytest.mark.since("7.0.0")
 def test_unknown_command_inline(client):
     assert exchange(client, b"FOO bar baz\r\n", 1) == [
         b"-ERR unknown command 'FOO', with args beginning with: 'bar' 'baz' \r\n"]

@@ -14,7 +14,7 @@ import time
 import pytest
 
 import spec
-from conformance.client import ErrorReply, RespSet, Verbatim
+from conformance.client import ErrorReply, RespSet, Verbatim, encode_command
 
 # Flags real Redis has but COMMAND INFO never shows.
 HIDDEN_FLAGS = {"protected", "may_replicate", "sentinel", "only_sentinel"}
@@ -191,19 +191,22 @@ ALL_TITLES = ["Server", "Clients", "Memory", "Persistence", "Stats", "Replicatio
               "Modules", "Commandstats", "Errorstats", "Latencystats", "Cluster", "Keyspace"]
 
 
+@pytest.mark.internals("INFO sections and fields")
 @pytest.mark.parametrize("args", [(), ("default",), ("DEFAULT",)])
 def test_info_default_sections(client, args):
     assert info_titles(client.call("INFO", *args)) == DEFAULT_TITLES
 
 
+@pytest.mark.internals("INFO sections and fields")
 @pytest.mark.parametrize("word", ["all", "everything", "ALL"])
 def test_info_all_sections(client, word):
     assert info_titles(client.call("INFO", word)) == ALL_TITLES
 
 
+@pytest.mark.internals("INFO sections and fields")
 def test_info_layout(client):
     reply = client.call("INFO").decode()
-    assert reply.startswith("# Server\r\nredis_version:7.0.15\r\n")
+    assert re.match(r"# Server\r\nredis_version:7\.0\.\d+\r\n", reply), reply[:100]  # any 7.0 release
     assert reply.endswith("\r\n") and not reply.endswith("\r\n\r\n")
     assert "\n" not in reply.replace("\r\n", "")
     for block in reply.split("\r\n\r\n"):
@@ -212,12 +215,14 @@ def test_info_layout(client):
         assert all(":" in line for line in lines[1:])
 
 
+@pytest.mark.internals("INFO sections and fields")
 def test_info_sections_come_in_fixed_order_whatever_asked(client):
     reply = client.call("INFO", "keyspace", "SERVER", "cpu", "server")
     assert info_titles(reply) == ["Server", "CPU", "Keyspace"]
     assert b"\r\n\r\n# CPU\r\n" in reply
 
 
+@pytest.mark.internals("INFO sections and fields")
 @pytest.mark.parametrize("section, title", [
     ("server", "Server"), ("clients", "Clients"), ("memory", "Memory"),
     ("persistence", "Persistence"), ("stats", "Stats"), ("replication", "Replication"),
@@ -231,21 +236,24 @@ def test_info_one_section(client, section, title):
     assert reply.startswith(f"# {title}\r\n".encode())
 
 
+@pytest.mark.internals("INFO sections and fields")
 def test_info_unknown_section_is_empty(client, resp3_client):
     assert client.call_raw("INFO", "nosuch") == b"$0\r\n\r\n"
     assert resp3_client.call_raw("INFO", "nosuch") == b"=4\r\ntxt:\r\n"
     assert info_titles(client.call("INFO", "nosuch", "cluster")) == ["Cluster"]
 
 
+@pytest.mark.internals("INFO sections and fields")
 def test_info_is_verbatim_text_in_resp3(resp3_client):
     reply = resp3_client.call("INFO", "server")
     assert isinstance(reply, Verbatim) and reply.format == "txt"
     assert reply.startswith("# Server\r\n")
 
 
+@pytest.mark.internals("INFO sections and fields")
 def test_info_server_fields(client, target):
     fields = info_fields(client.call("INFO", "server"))
-    assert fields["redis_version"] == "7.0.15"
+    assert re.fullmatch(r"7\.0\.\d+", fields["redis_version"])  # any 7.0 release
     assert fields["redis_mode"] == "standalone"
     assert fields["arch_bits"] in ("32", "64")
     assert fields["os"]
@@ -267,6 +275,7 @@ def test_info_clients_fields(client, client_factory):
     assert fields["blocked_clients"] == "0"
 
 
+@pytest.mark.internals("INFO sections and fields")
 def test_info_memory_fields(client):
     fields = info_fields(client.call("INFO", "memory"))
     assert int(fields["used_memory"]) > 0
@@ -286,6 +295,7 @@ def test_info_maxmemory_follows_config(client):
         client.call("CONFIG", "SET", "maxmemory", "0")
 
 
+@pytest.mark.internals("INFO sections and fields")
 def test_info_persistence_fields(client):
     fields = info_fields(client.call("INFO", "persistence"))
     assert fields["loading"] == "0"
@@ -298,6 +308,7 @@ def test_info_persistence_fields(client):
     assert abs(int(fields["rdb_last_save_time"]) - time.time()) < 24 * 3600
 
 
+@pytest.mark.internals("INFO sections and fields")
 def test_info_replication_fields(client):
     fields = info_fields(client.call("INFO", "replication"))
     assert fields["role"] == "master"
@@ -307,12 +318,14 @@ def test_info_replication_fields(client):
     assert fields["second_repl_offset"] == "-1"
 
 
+@pytest.mark.internals("INFO sections and fields")
 def test_info_cpu_fields(client):
     fields = info_fields(client.call("INFO", "cpu"))
     for name in ("used_cpu_sys", "used_cpu_user", "used_cpu_sys_children", "used_cpu_user_children"):
         assert re.fullmatch(r"\d+\.\d{6}", fields[name])
 
 
+@pytest.mark.internals("INFO sections and fields")
 def test_info_cluster_fields(client):
     assert client.call("INFO", "cluster") == b"# Cluster\r\ncluster_enabled:0\r\n"
 
@@ -402,6 +415,7 @@ def test_config_get_answers_under_the_name_asked(resp3_client, target):
     assert resp3_client.call("CONFIG", "GET", "PORT") == {b"PORT": str(target.port).encode()}
 
 
+@pytest.mark.internals("the exact list of CONFIG options")
 def test_config_get_pattern(resp3_client):
     reply = resp3_client.call("CONFIG", "GET", "maxmemory*")
     assert set(reply) == {b"maxmemory", b"maxmemory-clients", b"maxmemory-policy",
@@ -690,27 +704,41 @@ def test_command_getkeysandflags(client, resp3_client):
 # --- DEBUG ---------------------------------------------------------------------------------
 
 
+@pytest.mark.internals("DEBUG")
 def test_debug_sleep(client):
     started = time.monotonic()
     assert client.call_raw("DEBUG", "SLEEP", "0.3") == b"+OK\r\n"
     assert time.monotonic() - started >= 0.29
 
 
+@pytest.mark.internals("DEBUG")
 def test_debug_sleep_blocks_the_whole_server(client, client_factory):
+    """The sleeper sets a marker just before sleeping, in the same write. Another client that
+    sees the marker was served after the sleep began, so, the server doing one thing at a time,
+    after it ended: at least the sleep's length after the sleeper sent it. One that does not see
+    it was served first (a loaded machine may read both connections in one go): another round."""
     other = client_factory()
-    client.send_command("DEBUG", "SLEEP", "0.3")
-    time.sleep(0.05)
-    started = time.monotonic()
-    assert other.call("DBSIZE") == 0
-    assert time.monotonic() - started >= 0.15
-    assert client.read_reply() == "OK"
+    for round in range(5):
+        marker = f"marker:{round}"
+        sent = time.monotonic()
+        client.send_raw(encode_command(("SET", marker, "1")) + encode_command(("DEBUG", "SLEEP", "0.3")))
+        time.sleep(0.05)  # most likely the sleep has begun
+        seen = other.call("EXISTS", marker)
+        waited = time.monotonic() - sent
+        assert [client.read_reply(), client.read_reply()] == ["OK", "OK"]
+        if seen:
+            assert waited >= 0.29, f"served {waited:.3f}s after the sleep of 0.3s began"
+            return
+    pytest.fail("the other client was served before the sleep began, every round")
 
 
+@pytest.mark.internals("DEBUG")
 @pytest.mark.parametrize("seconds", ["0", "abc", "-1", "0.01xyz"])
 def test_debug_sleep_reads_numbers_leniently(client, seconds):
     assert client.call("DEBUG", "sleep", seconds) == "OK"
 
 
+@pytest.mark.internals("DEBUG")
 def test_debug_set_active_expire(client):
     assert client.call_raw("DEBUG", "SET-ACTIVE-EXPIRE", "0") == b"+OK\r\n"
     try:
@@ -722,16 +750,18 @@ def test_debug_set_active_expire(client):
     finally:
         assert client.call("DEBUG", "SET-ACTIVE-EXPIRE", "1") == "OK"
     client.call("SET", "k", "v", "PX", 20)
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 30  # the cron's passes, however slow the machine
     while client.call("DBSIZE") and time.monotonic() < deadline:
         time.sleep(0.05)
     assert client.call("DBSIZE") == 0
 
 
+@pytest.mark.internals("DEBUG")
 def test_debug_log(client):
     assert client.call_raw("DEBUG", "LOG", "hello from the suite") == b"+OK\r\n"
 
 
+@pytest.mark.internals("DEBUG")
 def test_debug_error(client):
     assert client.call_raw("DEBUG", "ERROR", "CUSTOM something failed") == b"-CUSTOM something failed\r\n"
     assert client.call_raw("DEBUG", "ERROR", "two\r\nlines") == b"-two  lines\r\n"
@@ -757,6 +787,7 @@ PROTOCOL_SAMPLES = {
 }
 
 
+@pytest.mark.internals("DEBUG")
 @pytest.mark.parametrize("kind", sorted(PROTOCOL_SAMPLES))
 def test_debug_protocol(client, resp3_client, kind):
     resp2, resp3 = PROTOCOL_SAMPLES[kind]
@@ -764,24 +795,28 @@ def test_debug_protocol(client, resp3_client, kind):
     assert resp3_client.call_raw("DEBUG", "PROTOCOL", kind.upper()) == resp3
 
 
+@pytest.mark.internals("DEBUG")
 def test_debug_protocol_push(client, resp3_client):
     assert client.call("DEBUG", "PROTOCOL", "push") == ErrorReply("ERR RESP2 is not supported by this command")
     assert resp3_client.call("DEBUG", "PROTOCOL", "push") == b"Some real reply following the push reply"
     assert resp3_client.next_raw_push() == b">2\r\n$16\r\nserver-cpu-usage\r\n:42\r\n"
 
 
+@pytest.mark.internals("DEBUG")
 def test_debug_protocol_unknown_type(client):
     assert client.call("DEBUG", "PROTOCOL", "nosuch") == ErrorReply(
         "ERR Wrong protocol type name. Please use one of the following: "
         "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")
 
 
+@pytest.mark.internals("DEBUG")
 @pytest.mark.parametrize("args", [("nosuch",), ("Nosuch", "a", "b")])
 def test_debug_unknown_subcommand(client, args):
     assert client.call("DEBUG", *args) == ErrorReply(
         f"ERR unknown subcommand or wrong number of arguments for '{args[0]}'. Try DEBUG HELP.")
 
 
+@pytest.mark.internals("DEBUG")
 def test_debug_arity(client):
     assert client.call("DEBUG") == arity_error("debug")
 
@@ -793,6 +828,7 @@ DATASET = [("SET", "s", "hello"), ("SET", "n", "123"), ("RPUSH", "l", "a", "1", 
            ("EXPIRE", "s", "1000"), ("SELECT", "3"), ("SET", "k3", "v"), ("SELECT", "0")]
 
 
+@pytest.mark.internals("DEBUG")
 @pytest.mark.launches
 def test_debug_digest_is_real_redis_digest(client, real_redis):
     """The same data gives the same fingerprints as real Redis: the dataset's and each value's."""
@@ -808,6 +844,7 @@ def test_debug_digest_is_real_redis_digest(client, real_redis):
         assert client.call("DEBUG", "DIGEST-VALUE", *keys) == other.call("DEBUG", "DIGEST-VALUE", *keys)
 
 
+@pytest.mark.internals("DEBUG")
 def test_debug_digest_value_ignores_order_and_ttl_times(client):
     client.call("SADD", "a", "x", "y", "z")
     client.call("SADD", "b", "z", "x", "y")
@@ -825,6 +862,7 @@ def test_debug_digest_value_ignores_order_and_ttl_times(client):
     assert client.call("DEBUG", "DIGEST") != before
 
 
+@pytest.mark.internals("DEBUG")
 @pytest.mark.launches
 def test_debug_loadaof_reloads_from_the_files(launcher):
     server = launcher.start(appendonly="yes", appendfsync="always")
@@ -841,6 +879,7 @@ def test_debug_loadaof_reloads_from_the_files(launcher):
         assert client.call("GET", "after") == b"1"
 
 
+@pytest.mark.internals("DEBUG")
 @pytest.mark.launches
 def test_debug_loadaof_without_an_aof_ends_the_server(launcher):
     server = launcher.start()
@@ -849,6 +888,7 @@ def test_debug_loadaof_without_an_aof_ends_the_server(launcher):
     assert server.process.wait(10) == 1
 
 
+@pytest.mark.internals("DEBUG")
 @pytest.mark.launches
 def test_debug_refused_unless_enabled(launcher):
     server = launcher.start(enable_debug_command="no")
@@ -953,12 +993,18 @@ def test_command_docs_match_spec(target_description, command):
         assert set(command.subcommands) <= {name.split("|")[1] for name in doc["subcommands"]}
 
 
+@pytest.mark.internals("INFO instantaneous_ops_per_sec, a sampled rate")
 def test_info_instantaneous_ops_per_sec_sees_recent_commands(client):
     # The rate is sampled by the server's cron (every 100 ms at hz 10) over the last samples:
-    # commands sent just now show as a positive rate, whatever their speed.
-    client.pipeline(*[("PING",)] * 500)
-    time.sleep(0.35)
-    assert int(info_fields(client.call("INFO", "stats"))["instantaneous_ops_per_sec"]) > 0
+    # while commands keep coming, it shows positive once the cron has sampled them, however
+    # late a loaded machine runs the cron.
+    deadline = time.monotonic() + 30
+    while True:
+        client.pipeline(*[("PING",)] * 100)
+        if int(info_fields(client.call("INFO", "stats"))["instantaneous_ops_per_sec"]) > 0:
+            return
+        assert time.monotonic() < deadline, "instantaneous_ops_per_sec stayed 0 while commands came"
+        time.sleep(0.05)
 
 
 # --- every option round-trips ----------------------------------------------------------------
@@ -968,6 +1014,7 @@ def _all_options(client) -> dict[bytes, bytes]:
     return dict(zip(reply[::2], reply[1::2]))
 
 
+@pytest.mark.internals("the exact list of CONFIG options")
 @pytest.mark.launches
 def test_every_option_accepts_the_value_config_get_shows(launcher):
     """CONFIG SET name <what CONFIG GET name says> is accepted, or refused only because the
@@ -994,10 +1041,14 @@ def test_idle_clients_are_closed_after_timeout(launcher):
     server = launcher.start(timeout=1)
     idle, busy = server.client(), server.client()
     assert idle.call("PING") == "PONG"
-    for _ in range(12):  # about 2.4 s: past the timeout, with the cron's 1 s granularity
-        time.sleep(0.2)
-        assert busy.call("PING") == "PONG"
-    assert idle.is_closed(timeout=1)
+    last_heard = time.monotonic()
+    deadline = last_heard + 30  # the cron checks idle clients once a second: a loaded one, later
+    while not idle.is_closed(timeout=0.2):
+        assert busy.call("PING") == "PONG"  # a client that talks stays
+        assert time.monotonic() < deadline, "the idle client was never closed"
+    # Not at once: idle seconds are counted on the server's clock, cached, hence the margin.
+    assert time.monotonic() - last_heard >= 0.5
+    assert busy.call("PING") == "PONG"
 
 
 # --- HELP of the container commands ---------------------------------------------------------

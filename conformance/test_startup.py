@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-pytestmark = pytest.mark.launches
+pytestmark = [pytest.mark.launches, pytest.mark.internals("redis-server's command line and config file")]
 
 
 def run_server(request, *words: str, cwd=None) -> subprocess.CompletedProcess:

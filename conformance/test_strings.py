@@ -24,10 +24,11 @@ def invalid_expire(command):
     return ErrorReply(f"ERR invalid expire time in '{command}' command")
 
 
-def assert_pttl_about(client, key, ms, slack=2000):
-    """The key expires in at most `ms` and at least `ms - slack` milliseconds."""
+def assert_pttl_about(client, key, ms, slack=10_000):
+    """The key expires in at most `ms` and at least `ms - slack` milliseconds (the slack: time
+    that passes between the commands, on a loaded machine too)."""
     pttl = client.call("PTTL", key)
-    assert ms - slack <= pttl <= ms, pttl
+    assert max(0, ms - slack) <= pttl <= ms, pttl
 
 
 def now_ms():
@@ -169,7 +170,7 @@ def test_getex_relative_expiry(client, option, amount, ms):
 def test_getex_absolute_expiry(client):
     client.call("SET", "k", "v")
     assert client.call("GETEX", "k", "EXAT", now_ms() // 1000 + 100) == b"v"
-    assert_pttl_about(client, "k", 100_000, slack=3000)
+    assert_pttl_about(client, "k", 100_000, slack=11_000)
     assert client.call("GETEX", "k", "PXAT", now_ms() + 60_000) == b"v"
     assert_pttl_about(client, "k", 60_000)
 
@@ -195,6 +196,7 @@ def test_getex_same_option_twice_keeps_the_last(client):
     assert_pttl_about(client, "k", 200_000)
 
 
+@pytest.mark.since("7.0.0")
 @pytest.mark.parametrize("option, amount", [
     ("EX", 0), ("EX", -1), ("PX", 0), ("PX", -5), ("EXAT", 0), ("PXAT", -1),
     ("EX", 9223372036854776), ("EX", 9223372036854775), ("PX", LLONG_MAX), ("EXAT", 9223372036854776),
@@ -291,6 +293,7 @@ def test_incr(client):
     assert client.call("INCR", "k") == 0
 
 
+@pytest.mark.internals("OBJECT ENCODING")
 def test_incr_stays_an_integer_encoding(client):
     client.call("SET", "k", "41")
     client.call("INCR", "k")
@@ -412,6 +415,7 @@ def test_incrbyfloat_increment_not_a_float(client, increment):
     assert client.call("GET", "k") == b"1.5"
 
 
+@pytest.mark.internals("OBJECT ENCODING")
 def test_incrbyfloat_result_is_never_integer_encoded(client):
     # Redis makes the result from a long double as a plain string: embstr even when it reads
     # as an integer, raw past 44 bytes; a copy or a rename keeps it, INCR makes it an int.
@@ -645,6 +649,7 @@ def test_mset(client):
     assert client.call("TTL", "a") == -1
 
 
+@pytest.mark.since("7.0.0")
 @pytest.mark.parametrize("command", ["MSET", "MSETNX", "mset", "msetnx"])
 def test_mset_key_without_value(client, command):
     client.call("SET", "a", "old")
@@ -674,6 +679,7 @@ def test_psetex(client):
     assert_pttl_about(client, "k", 80_000)
 
 
+@pytest.mark.since("7.0.0")
 @pytest.mark.parametrize("ms", [0, -1, LLONG_MIN, LLONG_MAX])
 def test_psetex_invalid_expire_time(client, ms):
     client.call("SET", "k", "old")
@@ -735,13 +741,15 @@ def test_set_get_with_nx_and_xx(client):
     ("EX", 100, 100_000), ("px", 90_000, 90_000), ("Ex", 1, 1000),
 ])
 def test_set_relative_expiry(client, option, amount, ms):
-    assert client.call("SET", "k", "v", option, amount) == "OK"
-    assert_pttl_about(client, "k", ms)
+    # In one pipeline: even the 1 s key is still there, however slow the machine.
+    reply, pttl = client.pipeline(("SET", "k", "v", option, amount), ("PTTL", "k"))
+    assert reply == "OK"
+    assert max(0, ms - 10_000) <= pttl <= ms, pttl
 
 
 def test_set_absolute_expiry(client):
     assert client.call("SET", "k", "v", "EXAT", now_ms() // 1000 + 100) == "OK"
-    assert_pttl_about(client, "k", 100_000, slack=3000)
+    assert_pttl_about(client, "k", 100_000, slack=11_000)
     assert client.call("SET", "k", "v", "PXAT", now_ms() + 60_000) == "OK"
     assert_pttl_about(client, "k", 60_000)
     assert client.call("SET", "k", "v", "PXAT", LLONG_MAX) == "OK"
@@ -770,6 +778,7 @@ def test_set_with_a_past_time_leaves_no_key(client, option, amount):
     assert client.call("EXISTS", "k") == 0
 
 
+@pytest.mark.since("7.0.0")
 @pytest.mark.parametrize("option, amount", [
     ("EX", 0), ("EX", -1), ("PX", 0), ("PX", -100), ("EXAT", 0), ("PXAT", 0), ("PXAT", LLONG_MIN),
     ("EX", 9223372036854775), ("EX", 9223372036854776), ("EX", LLONG_MAX), ("PX", LLONG_MAX),
@@ -818,6 +827,7 @@ def test_setex(client):
     assert_pttl_about(client, "k", 100_000)
 
 
+@pytest.mark.since("7.0.0")
 @pytest.mark.parametrize("seconds", [0, -1, 9223372036854775, 9223372036854776, LLONG_MAX])
 def test_setex_invalid_expire_time(client, seconds):
     assert client.call("SETEX", "k", seconds, "v") == invalid_expire("setex")

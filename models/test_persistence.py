@@ -10,7 +10,7 @@ import pytest
 
 from models.persistence import machine_on, run_against, steps
 
-pytestmark = pytest.mark.launches
+pytestmark = [pytest.mark.launches, pytest.mark.internals("rdb-key-save-delay, DEBUG RELOAD, list-max-listpack-size")]
 
 
 def test_rdb_recovery_model(launcher):

@@ -7,7 +7,7 @@ import pytest
 
 from models.persistence import AofMachine, machine_on, run_against, steps
 
-pytestmark = pytest.mark.launches
+pytestmark = [pytest.mark.launches, pytest.mark.internals("rdb-key-save-delay, AOF files")]
 
 
 def test_aof_recovery_model(launcher):

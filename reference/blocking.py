@@ -60,12 +60,11 @@ class BlockedClients:
             return
         client.blocked = None
         self.waiting.discard(client)
-        for key in waiting.keys:
-            queue = waiting.db.blocking_keys.get(key)
-            if queue is not None:
-                queue.remove(client)
-                if not queue:
-                    del waiting.db.blocking_keys[key]
+        for key in waiting.keys:  # (each named once: park queued the client once per key)
+            queue = waiting.db.blocking_keys[key]
+            queue.remove(client)
+            if not queue:
+                del waiting.db.blocking_keys[key]
 
     def serve_ready_keys(self) -> None:
         """Run again the commands of clients waiting on keys written since last time, until no
@@ -88,6 +87,10 @@ class BlockedClients:
         client.reply(reply)
         self.server.resume(client)
 
+    def with_deadline(self) -> int:
+        """How many waiting clients have a timeout (INFO clients_in_timeout_table)."""
+        return sum(1 for client in self.waiting if client.blocked.deadline_ms is not None)
+
     def next_deadline_ms(self) -> int | None:
         deadlines = [c.blocked.deadline_ms for c in self.waiting if c.blocked.deadline_ms is not None]
         return min(deadlines) if deadlines else None
@@ -96,9 +99,7 @@ class BlockedClients:
         """Answer the clients whose time ran out."""
         for client in [c for c in self.waiting
                        if c.blocked.deadline_ms is not None and c.blocked.deadline_ms <= now_ms]:
-            reply = client.blocked.timeout_reply
-            client.blocked.command.calls += 1  # a timed-out call still counts as one
-            self.server.stats["total_commands_processed"] += 1
+            reply = client.blocked.timeout_reply  # (the call was counted when it blocked)
             self.release(client)
             client.reply(reply)
             self.server.resume(client)

@@ -33,7 +33,7 @@ import stat
 import sys
 
 from reference.config_options import (
-    _BY_NAME, _DEPRECATED_DIRECTIVES, DENY_LOADING, HIDDEN, IMMUTABLE, LLONG_MAX, MULTI_ARG,
+    _BY_NAME, _DEPRECATED_DIRECTIVES, HIDDEN, IMMUTABLE, LLONG_MAX, MULTI_ARG,
     NOTIFY_ALL, NOTIFY_CLASSES, NOTIFY_TARGETS, OPTIONS, PROTECTED, ULLONG_MAX, VOLATILE, Option,
     _ascii_lower, find_option,
 )
@@ -57,11 +57,8 @@ class StartupExit(Exception):
     Redis reports `text` through its log (level warning), not as raw output."""
 
     def __init__(self, text: str, status: int, stream: str = "stderr", logged: bool = False):
-        super().__init__(text)
+        super().__init__(text)  # str(self) is the text
         self.text, self.status, self.stream, self.logged = text, status, stream, logged
-
-    def __str__(self) -> str:
-        return self.text
 
 
 class ConfigError(StartupExit):
@@ -78,11 +75,6 @@ class ConfigError(StartupExit):
             text += reason + "\n"
         super().__init__(text, status=1, stream="stderr", logged=logged)
         self.reason, self.line_number, self.line = reason, line_number, line
-
-
-def fatal_config_error_message(err: StartupExit) -> str:
-    """The whole text redis-server writes for `err`."""
-    return err.text
 
 
 class ConfigSetError(Exception):
@@ -297,9 +289,7 @@ def _parse_oom_values(words: list[str]) -> tuple:
 
 
 def _parse_notify(words: list[str]) -> int:
-    if len(words) != 1:
-        raise _Invalid("wrong number of arguments")
-    flags = 0
+    flags = 0  # (one word: not a multi-word option)
     for char in words[0]:
         if char == "A":
             flags |= NOTIFY_ALL
@@ -436,7 +426,6 @@ class Config:
       config_file       absolute path of the config file given on the command line, or None
       read_stdin        True when the config was also read from stdin ('-')
       renamed_commands  [(old, new)] from rename-command ('' new name: command removed)
-      users             [[word, ...]] the words of each `user` line, in order
       modules           [(path, [arg, ...])] from loadmodule
       module_configs    {name: value} for `module.option value` lines
     """
@@ -447,14 +436,14 @@ class Config:
         self._callbacks: dict[str, list] = {}
         self._reading_config_file = False
         self._save_loaded = False  # Redis forgets the default save points at the first `save` line
-        self._command_overlay: dict[str, bool] = {}
+        self._command_overlay: dict[str, bool] = {}  # command name -> exists, after renames
+        self._command_exists = _declared_command
         self.config_file: str | None = None
         self.read_stdin = False
         self.renamed_commands: list[tuple[str, str]] = []
-        self.users: list[list[str]] = []
         self.modules: list[tuple[str, list[str]]] = []
         self.module_configs: dict[str, str] = {}
-        self.warn = None  # the server's log at warning level, for what CONFIG SET logs
+        self.warn = lambda message: None  # the server's log at warning level, for what CONFIG SET logs
         self.on_change("hz", _clamp_hz)
 
     # --- reading values
@@ -467,23 +456,9 @@ class Config:
         {class: (hard, soft, seconds)} for client-output-buffer-limit, (3 ints)
         for oom-score-adj-values, [float] for latency-tracking-info-percentiles,
         an int of NOTIFY_* bits for notify-keyspace-events."""
-        option = find_option(name)
-        if option is None:
-            raise KeyError(name)
+        option = _BY_NAME.get(name) or _BY_NAME[_ascii_lower(name)]  # KeyError if unknown
         value = self._values[option.name]
         return _render_flags(option, value) if option.kind == "flags" else value
-
-    def render(self, name: str) -> str:
-        """The value as CONFIG GET shows it."""
-        option = find_option(name)
-        if option is None:
-            raise KeyError(name)
-        return _render(option, self._values[option.name])
-
-    def assign(self, name: str, value) -> None:
-        """Store a typed value directly, without checks or callbacks: for the
-        server's own changes (REPLICAOF changes replicaof, for example)."""
-        self._values[find_option(name).name] = value
 
     def protected_action_allowed(self, name: str, client_is_local: bool) -> bool:
         """For enable-protected-configs, enable-debug-command, enable-module-command."""
@@ -519,7 +494,7 @@ class Config:
         SET. It may raise ConfigApplyError to undo the whole CONFIG SET."""
         self._callbacks.setdefault(find_option(name).name, []).append(callback)
 
-    def set(self, pairs: list, *, client_is_local: bool = False, loading: bool = False) -> None:
+    def set(self, pairs: list, *, client_is_local: bool = False) -> None:
         """CONFIG SET name value [name value ...]: all or nothing.
         Raises ConfigSetError with Redis's error reply."""
         def failed(name, reason):
@@ -536,8 +511,6 @@ class Config:
             if PROTECTED in option.flags and \
                     not self.protected_action_allowed("enable-protected-configs", client_is_local):
                 raise failed(name, "can't set protected config")
-            if loading and DENY_LOADING in option.flags:
-                raise ConfigSetError("LOADING Redis is loading the dataset in memory")
             registered = _ascii_lower(name)  # an alias is a separate entry: alias + name is no duplicate
             if any(registered == used for _, used, _ in chosen):
                 raise failed(name, "duplicate parameter")
@@ -556,25 +529,26 @@ class Config:
             if new != old or option.kind in _ALWAYS_CHANGED or VOLATILE in option.flags:
                 changed.append((option, registered))
 
-        ran: list = []  # (callback, option name) in the order they ran
+        # Each callback once, for the first changed option it was registered for.
+        pending: dict = {}  # callback -> (option name, name as given)
         for option, registered in changed:
             for callback in self._callbacks.get(option.name, []):
-                if any(callback == done for done, _ in ran):
-                    continue
-                ran.append((callback, option.name))
-                try:
-                    callback(self, option.name)
-                except ConfigApplyError as reason:
-                    if self.warn is not None:
-                        self.warn(f"Failed applying new configuration. Possibly related to new "
-                                  f"{option.name} setting. Restoring previous settings.")
-                    self._values = before
-                    for done, name in ran:  # re-apply the old values; Redis only logs errors here
-                        try:
-                            done(self, name)
-                        except ConfigApplyError:
-                            pass
-                    raise failed(registered, reason) from None
+                pending.setdefault(callback, (option.name, registered))
+        ran: list = []  # (callback, option name) in the order they ran
+        for callback, (name, registered) in pending.items():
+            ran.append((callback, name))
+            try:
+                callback(self, name)
+            except ConfigApplyError as reason:
+                self.warn(f"Failed applying new configuration. Possibly related to new "
+                          f"{name} setting. Restoring previous settings.")
+                self._values = before
+                for done, done_name in ran:  # re-apply the old values; Redis only logs a failure
+                    try:
+                        done(self, done_name)
+                    except ConfigApplyError as restoring:
+                        self.warn(f"Failed applying restored failed CONFIG SET command: {restoring}")
+                raise failed(registered, reason) from None
 
     # --- parsing one option's words
 
@@ -630,9 +604,8 @@ class Config:
         return (self._values["save"] if keep else []) + points
 
     def _parse_dir(self, words: list[str]) -> str:
-        if len(words) != 1:
-            raise _Invalid("wrong number of arguments")
-        # Redis chdir()s; we only resolve and check, the server changes directory.
+        # (One word: not a multi-word option.) Redis chdir()s; we only resolve and check, the
+        # server changes directory.
         try:
             if words[0] == "":
                 raise FileNotFoundError(errno.ENOENT, "")
@@ -653,41 +626,37 @@ class Config:
     # --- command line and config files
 
     @classmethod
-    def from_argv(cls, argv: list, *, stdin=None, command_exists=None, check_user=None) -> Config:
+    def from_argv(cls, argv: list, *, stdin=None, command_exists=None) -> Config:
         """The configuration redis-server would run with, given the words after
         the program name. Raises StartupExit for -v/-h and friends, and
         ConfigError for anything redis-server refuses.
 
         stdin: binary file read for '-' (default sys.stdin.buffer).
-        command_exists(name) -> bool: lets rename-command refuse unknown names.
-        check_user(words) -> error text or None: validates `user` lines."""
+        command_exists(name) -> bool: the command table rename-command checks names
+        against (default: the commands spec/ declares)."""
         config = cls()
-        config._load_argv([_bytes(word) for word in argv], stdin, command_exists, check_user)
+        config._command_exists = command_exists or _declared_command
+        config._load_argv([_bytes(word) for word in argv], stdin)
         return config
 
-    def _load_argv(self, argv: list[bytes], stdin, command_exists, check_user) -> None:
-        if not argv:
-            return
-        first = argv[0]
+    def _load_argv(self, argv: list[bytes], stdin) -> None:
+        first = argv[0] if argv else b""
         if first in (b"-v", b"--version"):
             raise StartupExit(VERSION_LINE, 0, "stdout")
         if first in (b"--help", b"-h"):
             raise StartupExit(USAGE, 1)
-        if first == b"--test-memory":
-            if len(argv) != 2:
-                raise StartupExit("Please specify the amount of memory to test in megabytes.\n"
-                                  "Example: ./redis-server --test-memory 4096\n\n", 1)
-            raise StartupExit("--test-memory is not supported by the reference server\n", 1)
-        if first == b"--check-system":
-            raise StartupExit("--check-system is not supported by the reference server\n", 1)
-        if b"--sentinel" in argv:
-            raise StartupExit("Sentinel mode is not supported by the reference server\n", 1)
+        if first == b"--test-memory" and len(argv) != 2:
+            raise StartupExit("Please specify the amount of memory to test in megabytes.\n"
+                              "Example: ./redis-server --test-memory 4096\n\n", 1)
+        if first in (b"--test-memory", b"--check-system") or b"--sentinel" in argv:
+            raise StartupExit("The reference server has no memory test, system check or sentinel "
+                              "mode\n", 1)
 
         # The options become config lines appended after the file: "--port 7000"
         # gives `port "7000"`. A name without a value yet makes the next word its
         # value even if it starts with "--"; a valueless --save means --save "".
         index, options, expecting_name = 0, b"", True
-        if not first.startswith(b"-"):
+        if first and not first.startswith(b"-"):
             self.config_file = _absolute_path(_text(first))
             index = 1
         while index < len(argv):
@@ -715,7 +684,7 @@ class Config:
             text += self._read_config_file(self.config_file)
         if self.read_stdin:
             text += (stdin or sys.stdin.buffer).read()
-        self._load_text(text + b"\n" + options, command_exists, check_user)
+        self._load_text(text + b"\n" + options)
 
     def _read_config_file(self, name: str) -> bytes:
         try:
@@ -725,7 +694,7 @@ class Config:
             raise ConfigError(f"Fatal error, can't open config file '{name}': "
                               f"{os.strerror(error.errno)}", logged=True) from None
 
-    def _load_text(self, text: bytes, command_exists, check_user) -> None:
+    def _load_text(self, text: bytes) -> None:
         """Apply config-file text line by line (config.c loadServerConfigFromString)."""
         self._reading_config_file = True
         for number, line in enumerate(text.split(b"\n"), 1):
@@ -737,7 +706,7 @@ class Config:
                 if words is None:
                     raise _Invalid("Unbalanced quotes in configuration line")
                 if words:
-                    self._directive(_ascii_lower(_text(words[0])), words[1:], command_exists, check_user)
+                    self._directive(_ascii_lower(_text(words[0])), words[1:])
             except _Invalid as reason:
                 raise ConfigError(str(reason), number, _text(line)) from None
 
@@ -751,7 +720,7 @@ class Config:
         _clamp_hz(self, "hz")
         self._reading_config_file = False  # also after an include: later save lines then replace
 
-    def _directive(self, name: str, args: list[bytes], command_exists, check_user) -> None:
+    def _directive(self, name: str, args: list[bytes]) -> None:
         option = find_option(name)
         if option:
             words = [_text(arg) for arg in args]
@@ -764,15 +733,11 @@ class Config:
         elif _DEPRECATED_DIRECTIVES.get(name) == len(args) + 1:
             pass
         elif name == "include" and len(args) == 1:
-            self._include(_text(args[0]), command_exists, check_user)
+            self._include(_text(args[0]))
         elif name == "rename-command" and len(args) == 2:
-            self._rename_command(_text(args[0]), _text(args[1]), command_exists)
+            self._rename_command(_text(args[0]), _text(args[1]))
         elif name == "user" and args:
-            words = [_text(arg) for arg in args]
-            error = check_user(words) if check_user else None
-            if error:
-                raise _Invalid(error)
-            self.users.append(words)
+            pass  # ACL users: the reference knows only `default` (a divergence, README)
         elif name == "loadmodule" and args:
             self.modules.append((_text(args[0]), [_text(arg) for arg in args[1:]]))
         elif "." in name:
@@ -785,28 +750,33 @@ class Config:
         else:
             raise _Invalid("Bad directive or wrong number of arguments")
 
-    def _include(self, pattern: str, command_exists, check_user) -> None:
+    def _include(self, pattern: str) -> None:
         if any(c in pattern for c in "*?["):
             # A pattern that matches nothing is fine: an empty conf.d is no error.
             names = sorted(glob.glob(pattern, root_dir=self._values["dir"]))
             text = b"".join(self._read_config_file(name) for name in names)
         else:
             text = self._read_config_file(pattern)
-        self._load_text(text, command_exists, check_user)
+        self._load_text(text)
 
-    def _rename_command(self, old: str, new: str, command_exists) -> None:
-        def exists(name):
+    def _rename_command(self, old: str, new: str) -> None:
+        def exists(name):  # in the command table as the renames so far left it
             name = _ascii_lower(name)
-            return self._command_overlay.get(name, command_exists is None or command_exists(name))
+            return self._command_overlay.get(name, self._command_exists(name))
 
-        if command_exists is not None and not exists(old):
+        if not exists(old):
             raise _Invalid("No such command in rename-command")
         self._command_overlay[_ascii_lower(old)] = False
         if new:
-            if command_exists is not None and exists(new):
+            if exists(new):
                 raise _Invalid("Target command name already exists")
             self._command_overlay[_ascii_lower(new)] = True
         self.renamed_commands.append((old, new))
+
+
+def _declared_command(name: str) -> bool:
+    import spec  # only when a config names a command: the table is the spec's
+    return name in spec.load()
 
 
 def _absolute_path(path: str) -> str:

@@ -24,7 +24,6 @@ ULLONG_MAX = 2**64 - 1
 # Option flags (config.c's *_CONFIG flags that change behaviour here).
 IMMUTABLE = "immutable"        # CONFIG SET refuses it
 PROTECTED = "protected"        # CONFIG SET refuses it unless enable-protected-configs allows
-DENY_LOADING = "deny-loading"  # CONFIG SET refuses it (-LOADING) while loading the dataset
 HIDDEN = "hidden"              # CONFIG GET shows it only when asked by exact name
 SENSITIVE = "sensitive"        # the value must be redacted from SLOWLOG / MONITOR
 MULTI_ARG = "multi-arg"        # takes several words: `save 900 1 300 10`
@@ -277,7 +276,7 @@ OPTIONS: list[Option] = [
 
     # --- persistence: RDB
     special("save", [(3600, 1), (300, 100), (60, 10000)], MULTI_ARG),
-    special("dir", None, PROTECTED, DENY_LOADING),  # default: the working directory
+    special("dir", None, PROTECTED),  # default: the working directory
     string("dbfilename", "dump.rdb", PROTECTED, check=_base_name("dbfilename")),
     boolean("rdbcompression", True),
     boolean("rdbchecksum", True, IMMUTABLE),
@@ -289,7 +288,7 @@ OPTIONS: list[Option] = [
     integer("loading-process-events-interval-bytes", 1024, INT_MAX, 2 * MB, HIDDEN),
 
     # --- persistence: AOF
-    boolean("appendonly", False, DENY_LOADING),
+    boolean("appendonly", False),
     string("appendfilename", "appendonly.aof", IMMUTABLE,
            check=_base_name("appendfilename", allow_empty=False)),
     string("appenddirname", "appendonlydir", IMMUTABLE,
@@ -320,7 +319,7 @@ OPTIONS: list[Option] = [
     boolean("repl-diskless-sync", True),
     integer("repl-diskless-sync-delay", 0, INT_MAX, 5),
     integer("repl-diskless-sync-max-replicas", 0, INT_MAX, 0),
-    enum("repl-diskless-load", "disabled on-empty-db swapdb", "disabled", DENY_LOADING),
+    enum("repl-diskless-load", "disabled on-empty-db swapdb", "disabled"),
     boolean("repl-disable-tcp-nodelay", False),
     integer("repl-ping-replica-period", 1, INT_MAX, 10, alias="repl-ping-slave-period"),
     integer("repl-timeout", 1, INT_MAX, 60),

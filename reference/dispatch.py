@@ -10,7 +10,7 @@ authentication; then the matcher turns argv into named arguments and the handler
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import spec
 from reference import commands
@@ -38,10 +38,11 @@ class Command:
     usec: int = 0
     rejected_calls: int = 0
     failed_calls: int = 0
+    latency: dict[int, int] = field(default_factory=dict)  # µs -> calls (INFO latencystats)
+    name: str = field(init=False)  # the spec's name, "get" or "client|kill" (read per command)
 
-    @property
-    def name(self) -> str:
-        return self.spec.name
+    def __post_init__(self) -> None:
+        self.name = self.spec.name
 
 
 def build_table(table: dict[str, spec.CommandSpec] | None = None) -> dict[bytes, Command]:
@@ -57,13 +58,7 @@ def build_table(table: dict[str, spec.CommandSpec] | None = None) -> dict[bytes,
             raise RuntimeError(f"{command_spec.name} is declared in spec/ but has no handler")
         used.add(command_spec.name)
         handler, raw, converters = entry if entry is not None else (None, frozenset(), {})
-        rules = Rules(raw=raw, combinable=command_spec.combinable, bad_values=command_spec.bad_values,
-                      unknown_option=command_spec.unknown_option, exclusive=command_spec.exclusive,
-                      as_read=command_spec.conversion == "as-read", converters=converters,
-                      missing_argument=command_spec.missing_argument or "ERR syntax error",
-                      repeats=command_spec.repeats != "none", once=_once(command_spec),
-                      overrides=command_spec.overrides,
-                      **_numkeys_rules(command_spec))
+        rules = matcher_rules(command_spec, raw, converters)
         return Command(spec=command_spec, handler=handler,
                        match=compile_matcher(command_spec.parse_arguments, rules),
                        first_arg=first_arg, flags=frozenset(command_spec.flags), subcommands=subs)
@@ -78,6 +73,18 @@ def build_table(table: dict[str, spec.CommandSpec] | None = None) -> dict[bytes,
     if unused:
         raise RuntimeError(f"handlers without a declaration in spec/: {sorted(unused)}")
     return result
+
+
+def matcher_rules(command_spec: spec.CommandSpec, raw: frozenset[str], converters: dict) -> Rules:
+    """What the matcher must know of a declaration beyond its argument tree; raw and
+    converters come from the handler's registration."""
+    return Rules(raw=raw, combinable=command_spec.combinable, bad_values=command_spec.bad_values,
+                 unknown_option=command_spec.unknown_option, exclusive=command_spec.exclusive,
+                 as_read=command_spec.conversion == "as-read", converters=converters,
+                 missing_argument=command_spec.missing_argument or "ERR syntax error",
+                 repeats=command_spec.repeats != "none", once=_once(command_spec),
+                 overrides=command_spec.overrides,
+                 **_numkeys_rules(command_spec))
 
 
 def _once(command_spec: spec.CommandSpec) -> frozenset[str]:

@@ -8,10 +8,11 @@ Which sections: no argument or "default" means `DEFAULT_SECTIONS`; "all" means e
 "everything" means every section plus what modules add (we have no modules, so it is "all").
 Names are matched case-insensitively; "modules" is an alias of the default "module_list".
 
-Values are truthful for this server: counters it keeps are reported, things it does not have
-(replicas, forks, Lua, an allocator of its own) are reported as absent (0, idle, "ok"), the way
-a Redis that never used them reports them. Memory figures come from the operating system, as
-a Python process cannot count its own allocations the way zmalloc does.
+Values mean what Redis means (spec/server.md lists every field): counters the server keeps are
+reported, things it does not have (replicas, Lua, an allocator of its own, client tracking,
+eviction) are reported as absent (0, idle, "ok"), the way a Redis that never used them reports
+them. Memory figures come from the operating system, as a Python process cannot count its own
+allocations the way zmalloc does.
 """
 from __future__ import annotations
 
@@ -136,16 +137,47 @@ def server_section(server) -> list[str]:
     ])
 
 
+class ClientBufferPeaks:
+    """The largest query buffer and reply buffer (bytes waiting) any client had in each of the
+    last 8 seconds, sampled by the cron as Redis's clientsCronTrackExpansiveClients does; INFO
+    shows the largest of the 8 (client_recent_max_input_buffer, ..._output_buffer)."""
+    SLOTS = 8
+
+    def __init__(self):
+        self.input = [0] * self.SLOTS
+        self.output = [0] * self.SLOTS
+
+    def sample(self, clients, now: float | None = None) -> None:
+        slot = int(time.time() if now is None else now) % self.SLOTS
+        following = (slot + 1) % self.SLOTS
+        self.input[following] = self.output[following] = 0  # forget what is 8 seconds old
+        for client in clients:
+            waiting_in = client.parser.pending()
+            if waiting_in > self.input[slot]:
+                self.input[slot] = waiting_in
+            if client.out:
+                waiting_out = sum(map(len, client.out))
+                if waiting_out > self.output[slot]:
+                    self.output[slot] = waiting_out
+
+    def recent(self) -> tuple[int, int]:
+        return max(self.input), max(self.output)
+
+
 def clients_section(server) -> list[str]:
+    # A replica's link is not a client here (Redis lists it under replication); the link to
+    # our master is.
+    normal = sum(1 for client in server.clients.values() if client.kind != "replica")
+    recent_in, recent_out = server.buffer_peaks.recent()
     return _fields([
-        ("connected_clients", len(server.clients)),
+        ("connected_clients", normal),
         ("cluster_connections", 0),
         ("maxclients", server.config["maxclients"]),
-        ("client_recent_max_input_buffer", 0),
-        ("client_recent_max_output_buffer", 0),
-        ("blocked_clients", 0),
-        ("tracking_clients", 0),
-        ("clients_in_timeout_table", 0),
+        ("client_recent_max_input_buffer", recent_in),
+        ("client_recent_max_output_buffer", recent_out),
+        ("blocked_clients", len(server.blocked.waiting)),
+        ("tracking_clients", 0),  # no CLIENT TRACKING
+        ("clients_in_timeout_table", server.blocked.with_deadline()),
     ])
 
 
@@ -255,8 +287,8 @@ def persistence_section(server) -> list[str]:
         ("rdb_current_bgsave_time_sec", snapshots.current_bgsave_seconds()),
         ("rdb_saves", snapshots.saves),
         ("rdb_last_cow_size", 0),
-        ("rdb_last_load_keys_expired", 0),
-        ("rdb_last_load_keys_loaded", 0),
+        ("rdb_last_load_keys_expired", server.keyspace.last_load[1]),
+        ("rdb_last_load_keys_loaded", server.keyspace.last_load[0]),
         *_aof_fields(server),
         ("module_fork_in_progress", 0),
         ("module_fork_last_cow_size", 0),
@@ -295,9 +327,17 @@ def _aof_sizes(server) -> list:
             ("aof_pending_bio_fsync", 0), ("aof_delayed_fsync", 0)]
 
 
+def _pubsub_counts(server) -> tuple[int, int, int]:
+    registry = getattr(server, "pubsub", None)  # reference/commands/pubsub.py, made on first use
+    if registry is None:
+        return 0, 0, 0
+    return len(registry.channels), len(registry.patterns), len(registry.shard_channels)
+
+
 def stats_section(server) -> list[str]:
     keyspace_stats = server.keyspace.stats
     counter = lambda name: _stat(server, name)  # noqa: E731
+    channels, patterns, shard_channels = _pubsub_counts(server)
     return _fields([
         ("total_connections_received", counter("total_connections_received")),
         ("total_commands_processed", counter("total_commands_processed")),
@@ -315,18 +355,18 @@ def stats_section(server) -> list[str]:
         ("sync_partial_ok", 0),
         ("sync_partial_err", 0),
         ("expired_keys", keyspace_stats["expired_keys"]),
-        ("expired_stale_perc", "0.00"),
-        ("expired_time_cap_reached_count", 0),
-        ("expire_cycle_cpu_milliseconds", 0),
+        ("expired_stale_perc", f"{keyspace_stats['expired_stale_perc'] * 100:.2f}"),
+        ("expired_time_cap_reached_count", keyspace_stats["expired_time_cap_reached_count"]),
+        ("expire_cycle_cpu_milliseconds", keyspace_stats["expire_cycle_usec"] // 1000),
         ("evicted_keys", keyspace_stats["evicted_keys"]),
         ("evicted_clients", 0),
         ("total_eviction_exceeded_time", 0),
         ("current_eviction_exceeded_time", 0),
         ("keyspace_hits", keyspace_stats["keyspace_hits"]),
         ("keyspace_misses", keyspace_stats["keyspace_misses"]),
-        ("pubsub_channels", 0),
-        ("pubsub_patterns", 0),
-        ("pubsubshard_channels", 0),
+        ("pubsub_channels", channels),
+        ("pubsub_patterns", patterns),
+        ("pubsubshard_channels", shard_channels),
         ("latest_fork_usec", _snapshots(server).last_fork_usec),
         ("total_forks", _snapshots(server).forks),
         ("migrate_cached_sockets", 0),
@@ -354,9 +394,14 @@ def stats_section(server) -> list[str]:
 
 def replication_section(server) -> list[str]:
     # A master without replicas and without a backlog (Redis creates it with the first replica).
+    config = server.config
+    good_replicas = []
+    if config["min-replicas-to-write"] and config["min-replicas-max-lag"]:
+        good_replicas = [("min_slaves_good_slaves", 0)]  # shown while the setting is active
     return _fields([
         ("role", "master"),
         ("connected_slaves", 0),
+        *good_replicas,
         ("master_failover_state", "no-failover"),
         ("master_replid", getattr(server, "replid", REPLICATION_ID)),
         ("master_replid2", "0" * 40),
@@ -425,30 +470,88 @@ def errorstats_section(server) -> list[str]:
     return [f"errorstat_{code}:count={counts[code]}" for code in sorted(counts)]
 
 
+def hdr_bucket(value: int) -> tuple[int, int]:
+    """The smallest and largest value of the bucket holding `value` in Redis's latency
+    histograms (hdr_histogram from 1 ns to 1 s, 2 significant digits: 256 sub-buckets in the
+    first power of two, then 128 per power of two). Percentiles report the largest (the
+    smallest for the 0th)."""
+    shift = (value | 255).bit_length() - 8
+    bottom = (value >> shift) << shift
+    return bottom, bottom + (1 << shift) - 1
+
+
+def percentile_label(percentile: float) -> str:
+    """50.0 -> "50", 99.9 -> "99.9" (printf %f, trailing zeros dropped)."""
+    text = f"{percentile:f}"
+    return text.rstrip("0").rstrip(".")
+
+
+def latency_percentiles(latency: dict[int, int], percentiles: list[float]) -> list[tuple[str, str]]:
+    """(label, µs as "%.3f") for each percentile of calls that took `latency` {µs: calls},
+    as Redis's hdr_value_at_percentile reads its histogram (durations are recorded in ns,
+    at least 1 ns and at most 1 s)."""
+    ns_counts = sorted((min(max(usec * 1000, 1), 1_000_000_000), calls)
+                       for usec, calls in latency.items())
+    total = sum(calls for _, calls in ns_counts)
+    values = []
+    for percentile in percentiles:
+        wanted = max(1, int(min(percentile, 100.0) / 100 * total + 0.5))
+        seen = 0
+        for ns, calls in ns_counts:
+            seen += calls
+            if seen >= wanted:
+                break
+        bottom, top = hdr_bucket(ns)
+        reported = bottom if percentile == 0.0 else top
+        values.append((percentile_label(percentile), f"{reported / 1000:.3f}"))
+    return values
+
+
 def latencystats_section(server) -> list[str]:
-    return []   # per-command latency histograms are not kept (as with latency-tracking no)
+    # Per command with a histogram, while latency-tracking is on: the configured percentiles.
+    if not server.config["latency-tracking"]:
+        return []
+    percentiles = server.config["latency-tracking-info-percentiles"]
+    lines = []
+    for command in _walk_commands(server.commands):
+        if command.latency:
+            values = latency_percentiles(command.latency, percentiles)
+            lines.append(f"latency_percentiles_usec_{command.name}:"
+                         + ",".join(f"p{label}={value}" for label, value in values))
+    return lines
 
 
 def cluster_section(server) -> list[str]:
     return [f"cluster_enabled:{int(bool(server.config['cluster-enabled']))}"]
 
 
-def average_ttl(db) -> int:
-    """Mean remaining time to live of the keys with an expiry, in ms (Redis estimates this
-    from the keys its active expiry samples; here it is exact)."""
-    if not db.expires:
-        return 0
-    now = db.clock.ms
-    return sum(max(0, when - now) for when in db.expires.values()) // len(db.expires)
-
-
 def keyspace_section(server) -> list[str]:
+    # avg_ttl: active expiry's running estimate (reference/keyspace.py, Database.avg_ttl)
     lines = []
     for db in server.keyspace.dbs:
         if db.data or db.expires:
             lines.append(f"db{db.id}:keys={len(db.data)},expires={len(db.expires)},"
-                         f"avg_ttl={average_ttl(db)}")
+                         f"avg_ttl={db.avg_ttl}")
     return lines
+
+
+def reset_statistics(server) -> None:
+    """CONFIG RESETSTAT: zero what Redis's resetServerStats, resetCommandTableStats and
+    resetErrorTableStats zero. Data, clients, uptime, the last save and load are not
+    statistics."""
+    for stats in (server.stats, server.keyspace.stats):
+        for name in stats:
+            stats[name] = 0
+    for command in _walk_commands(server.commands):
+        command.calls = command.usec = command.rejected_calls = command.failed_calls = 0
+        command.latency = {}
+    server.error_stats.clear()
+    snapshots = getattr(server, "snapshots", None)
+    if snapshots is not None:
+        snapshots.saves = snapshots.forks = snapshots.last_fork_usec = 0
+    aof = getattr(server, "aof", None)
+    if aof is not None and hasattr(aof, "rewrites"):
+        aof.rewrites = aof.consecutive_failures = 0
 
 
 _GENERATORS = {

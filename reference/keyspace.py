@@ -56,7 +56,7 @@ class Clock:
 
 class Database:
     __slots__ = ("id", "keyspace", "data", "expires", "access", "clock", "stats", "_reaper",
-                 "scan_index", "watched_keys", "blocking_keys", "ready_keys", "effects")
+                 "scan_index", "watched_keys", "blocking_keys", "ready_keys", "effects", "avg_ttl")
 
     def __init__(self, index: int, keyspace: Keyspace):
         self.id = index
@@ -67,6 +67,9 @@ class Database:
         self.clock = keyspace.clock
         self.stats = keyspace.stats
         self._reaper = None
+        # Estimated mean ms left of the keys with an expiry (INFO keyspace avg_ttl): a running
+        # average of what active expiry samples, as Redis keeps it; 0 until it samples.
+        self.avg_ttl = 0
         self.scan_index = None  # SCAN's snapshot of the key order (reference/commands/generic.py)
         self.watched_keys: dict[bytes, list] = {}   # key -> clients that WATCH it
         self.blocking_keys: dict[bytes, list] = {}  # key -> clients blocked on it, first come first
@@ -105,21 +108,6 @@ class Database:
             self.access[key] = self.clock.ms
         self.stats["keyspace_hits" if value is not None else "keyspace_misses"] += 1
         return value
-
-    def contains(self, key: bytes) -> bool:
-        return self.get(key) is not None
-
-    def ttl_ms(self, key: bytes) -> int | None:
-        """Milliseconds left, or None for a key without expiry (the key must exist)."""
-        when = self.expires.get(key)
-        return None if when is None else max(0, when - self.clock.ms)
-
-    def keys(self):
-        """Live keys (expired ones are reaped on the way)."""
-        if self.expires and not self.keyspace.loading:
-            for key in [k for k, when in self.expires.items() if when <= self.clock.ms]:
-                self._expired(key)
-        return self.data.keys()
 
     def already_expired(self, when_ms: int) -> bool:
         """Does an expiry time given to a command (EXPIRE in the past, RESTORE ...) delete the
@@ -241,6 +229,7 @@ class Database:
         self.expires = {}
         self.access = {}
         self._reaper = None
+        self.avg_ttl = 0
         return removed
 
     def swap(self, other: Database) -> None:
@@ -251,42 +240,51 @@ class Database:
         self.data, other.data = other.data, self.data
         self.expires, other.expires = other.expires, self.expires
         self.access, other.access = other.access, self.access
+        self.avg_ttl, other.avg_ttl = other.avg_ttl, self.avg_ttl
         self._reaper = other._reaper = None
         for db in (self, other):
             db.ready_keys.update(((db, key), None) for key in db.blocking_keys if key in db.data)
 
     # --- active expiry -----------------------------------------------------------------
 
-    def expire_some(self, budget: int) -> int:
+    def expire_some(self, budget: int) -> tuple[int, int]:
         """Look at up to `budget` keys with an expiry, resuming where the last call stopped,
-        and delete those whose time has passed. Returns how many were deleted."""
+        and delete those whose time has passed; the time left of the others goes into avg_ttl
+        (Redis's running average: 2% weight for each sample's mean). Returns (keys looked at,
+        keys deleted)."""
         if not self.expires:
-            return 0
+            self.avg_ttl = 0
+            return 0, 0
         now = self.clock.ms
-        due = []
-        looked = 0
+        looked = deleted = ttl_sum = ttl_samples = 0
         while looked < budget:
             if self._reaper is None:
-                self._reaper = iter(list(self.expires.items()))
+                self._reaper = iter(list(self.expires))
             try:
-                key, when = next(self._reaper)
+                key = next(self._reaper)
             except StopIteration:
                 self._reaper = None
                 if looked == 0 or len(self.expires) <= looked:
                     break
                 continue
+            when = self.expires.get(key)
+            if when is None:
+                continue  # deleted or persisted since the walk began
             looked += 1
             if when <= now:
-                due.append(key)
-        deleted = 0
-        for key in due:
-            when = self.expires.get(key)
-            if when is not None and when <= now:
                 self._remove(key)
                 self.stats["expired_keys"] += 1
                 self.effects.append((self.id, [b"DEL", key]))
                 deleted += 1
-        return deleted
+            else:
+                ttl_sum += when - now
+                ttl_samples += 1
+        if ttl_samples:
+            sample_mean = ttl_sum // ttl_samples
+            if self.avg_ttl == 0:
+                self.avg_ttl = sample_mean
+            self.avg_ttl = self.avg_ttl // 50 * 49 + sample_mean // 50
+        return looked, deleted
 
     # --- access times (OBJECT IDLETIME) ------------------------------------------------
     # Redis stamps each value with the time of its last access. Here `self.access` maps a key to
@@ -307,7 +305,10 @@ class Keyspace:
 
     def __init__(self, databases: int = 16):
         self.clock = Clock()
-        self.stats = {"expired_keys": 0, "keyspace_hits": 0, "keyspace_misses": 0, "evicted_keys": 0}
+        self.stats = {"expired_keys": 0, "keyspace_hits": 0, "keyspace_misses": 0, "evicted_keys": 0,
+                      # active expiry's (active_expire_cycle); RESETSTAT zeroes them too
+                      "expired_stale_perc": 0.0, "expired_time_cap_reached_count": 0,
+                      "expire_cycle_usec": 0}
         # (db, key) with blocked clients to serve, in the order they became ready (blocking.py)
         self.ready_keys: dict = {}
         # (db index, argv) of every change, in order, for whoever records them (the AOF), which
@@ -319,6 +320,9 @@ class Keyspace:
         # Loading an AOF (Redis's server.loading): nothing expires meanwhile, so that each
         # command meets the keys it met when it first ran (see already_expired).
         self.loading = False
+        # (keys loaded, keys skipped as already expired) by the last RDB load, INFO's
+        # rdb_last_load_keys_loaded and _expired; an AOF load starts them from 0.
+        self.last_load = (0, 0)
         self.dbs = [Database(i, self) for i in range(databases)]
 
     def __getitem__(self, index: int) -> Database:
@@ -329,6 +333,36 @@ class Keyspace:
 
     def swap(self, a: int, b: int) -> None:
         self.dbs[a].swap(self.dbs[b])
+
+    def active_expire_cycle(self, time_limit: float) -> None:
+        """One cron turn of active expiry, as Redis's activeExpireCycle: in each database,
+        sample 20 keys with an expiry and delete those past their time, again while more than
+        10% of a sample was, until `time_limit` seconds have passed. Keeps INFO's estimates:
+        expired_stale_perc (a running average, 5% weight per cycle, of the share of sampled keys
+        found expired), expired_time_cap_reached_count, expire_cycle_cpu_milliseconds."""
+        stats = self.stats
+        started = time.monotonic()
+        deadline = started + time_limit
+        sampled_total = expired_total = 0
+        out_of_time = False
+        for db in self.dbs:
+            if out_of_time:
+                break
+            if not db.expires:
+                db.avg_ttl = 0
+            while db.expires:
+                sampled, expired = db.expire_some(20)
+                sampled_total += sampled
+                expired_total += expired
+                if time.monotonic() > deadline:
+                    out_of_time = True
+                    stats["expired_time_cap_reached_count"] += 1
+                    break
+                if sampled and expired * 100 // sampled <= 10:
+                    break
+        stats["expire_cycle_usec"] += int((time.monotonic() - started) * 1_000_000)
+        stale = expired_total / sampled_total if sampled_total else 0.0
+        stats["expired_stale_perc"] = stale * 0.05 + stats["expired_stale_perc"] * 0.95
 
     def total_keys(self) -> int:
         return sum(len(db) for db in self.dbs)

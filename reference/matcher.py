@@ -87,7 +87,12 @@ class _Cursor:
     def peek_upper(self) -> str | None:
         if self.pos >= len(self.argv):
             return None
-        return self.argv[self.pos].decode("latin-1").upper()
+        return _upper(self.argv[self.pos])
+
+
+def _upper(word: bytes) -> str:
+    """A word as keywords are compared: upper case, each byte a character."""
+    return word.decode("latin-1").upper()
 
 
 def _min_width(arg: Arg) -> int:
@@ -102,6 +107,20 @@ def _min_width(arg: Arg) -> int:
     if arg.type == "oneof":
         return keyword + min(_min_width(child) for child in arg.children)
     return keyword + 1
+
+
+def _converter(arg: Arg, rules: Rules):
+    """The function turning a leaf argument's bytes into its value, or None to keep the bytes."""
+    if arg.name in rules.raw:
+        return None
+    converter = rules.converters.get(arg.name)
+    if converter is not None:
+        return converter
+    converter = _CONVERT.get(arg.type)
+    message = rules.bad_values.get(arg.name)
+    if converter is not None and message is not None:
+        converter = partial(converter, error=message)
+    return converter
 
 
 @dataclass(frozen=True)
@@ -167,20 +186,8 @@ class _Matcher:
                 self._prepare(child)
             self.tokens[id(arg)] = frozenset(_tokens_of(arg))
         elif arg.type != "pure-token":
-            self.converters[id(arg)] = self._converter(arg)
+            self.converters[id(arg)] = _converter(arg, self.rules)
 
-    def _converter(self, arg: Arg):
-        rules = self.rules
-        if arg.name in rules.raw:
-            return None
-        converter = rules.converters.get(arg.name)
-        if converter is not None:
-            return converter
-        converter = _CONVERT.get(arg.type)
-        message = rules.bad_values.get(arg.name)
-        if converter is not None and message is not None:
-            converter = partial(converter, error=message)
-        return converter
 
     @staticmethod
     def _options_table(run) -> dict[str, tuple[Arg, Arg | None]]:
@@ -355,37 +362,76 @@ def _leftover(rules: Rules, cur: _Cursor) -> MatchError:
     return MatchError(rules.unknown_option.replace("{option}", word))
 
 
+def _positional(arg: Arg) -> bool:
+    """A required, keyword-less single value (a key, a string, a number ...)."""
+    return (arg.token is None and not arg.optional and not arg.multiple
+            and arg.type not in ("block", "oneof", "pure-token"))
+
+
 def _is_plain(arg: Arg, rules: Rules) -> bool:
-    """A required, keyword-less key or string argument that needs no conversion."""
-    return (arg.token is None and not arg.optional and arg.type in ("key", "string")
-            and arg.name not in rules.converters)
+    """A positional argument taken as the bytes it is, without conversion."""
+    return _positional(arg) and _converter(arg, rules) is None
 
 
 def _positional_layout(arguments: tuple[Arg, ...], rules: Rules):
-    """(names, repeated) when a declaration is plain arguments by position (GET key, APPEND key
-    value), optionally ending in one repeated plain argument or group of them (DEL key
-    [key ...], MSET key value [key value ...]): repeated is None, (name, None) for a repeated
-    argument, or (name, member names) for a repeated group. None for any other declaration."""
-    *fixed, last = arguments
-    if not all(_is_plain(arg, rules) and not arg.multiple for arg in fixed):
-        return None
+    """How to match a declaration by position, when it can be, or None. It starts with
+    positional arguments (GET key, LRANGE key start stop), after which comes one of:
+
+      * nothing: the arguments are matched by position;
+      * only optional arguments (SET key value [NX | XX] [GET] ...): an argv holding just the
+        positional arguments is matched by position, any other by the general matcher;
+      * one repeated plain argument or group of them (DEL key [key ...], MSET key value
+        [key value ...]), perhaps after optional keywords (ZADD key [NX | XX] ... score member
+        [score member ...]): the rest of argv is cut into items, unless the word after the
+        positional arguments is one of those keywords (then the general matcher takes it).
+
+    Returned as (names, converters, repeated, optional_tail, keywords): converters are the
+    (name, function) of the positional arguments to convert, in order; repeated is None,
+    (name, None) for a repeated argument or (name, member names) for a repeated group;
+    keywords are those of the optional keywords before it."""
+    count = 0
+    while count < len(arguments) and _positional(arguments[count]):
+        count += 1
+    fixed, rest = arguments[:count], arguments[count:]
+    if any(counts_next(arguments, i) for i in range(len(arguments))):
+        return None  # numkeys key [key ...]: the number says how many
     names = tuple(arg.name for arg in fixed)
-    if _is_plain(last, rules) and not last.multiple:
-        return names + (last.name,), None
-    if last.multiple and not last.optional and last.token is None:
-        if _is_plain(last, rules):
-            return names, (last.name, None)
-        if last.type == "block" and all(_is_plain(c, rules) and not c.multiple for c in last.children):
-            return names, (last.name, tuple(c.name for c in last.children))
+    converters = tuple((arg.name, converter) for arg in fixed
+                       if (converter := _converter(arg, rules)) is not None)
+    if converters and rules.as_read:
+        return None  # a number's error would come before a missing argument's
+    if len(rules.exclusive.intersection(arg.name for arg in arguments if not arg.optional)) > 1:
+        return None  # the general matcher refuses every argv
+    if all(arg.optional for arg in rest):
+        return names, converters, None, bool(rest), frozenset()
+    *options, last = rest
+    if not all(_option(arg) for arg in options):
+        return None
+    if not (last.multiple and not last.optional and last.token is None):
+        return None
+    keywords = frozenset(token for arg in options for token in _tokens_of(arg))
+    if last.type == "block" and all(_is_plain(child, rules) for child in last.children):
+        return names, converters, (last.name, tuple(child.name for child in last.children)), False, keywords
+    if last.type not in ("block", "oneof") and _converter(last, rules) is None:
+        return names, converters, (last.name, None), False, keywords
     return None
 
 
-def _positional_matcher(names, repeated, rules: Rules):
+def _positional_matcher(names, converters, repeated, optional_tail, keywords, rules: Rules, general):
+    """A matcher for a positional layout (see above); `general` matches what it does not."""
     count = len(names)
+
+    def convert(out: Args) -> Args:
+        for name, converter in converters:  # in the order written, as the general matcher
+            out[name] = converter(out[name])
+        return out
+
     if repeated is None:
         def match_positions(argv) -> Args:
             if len(argv) == count:
-                return Args(zip(names, argv))
+                return convert(Args(zip(names, argv)))
+            if optional_tail:
+                return general(argv)
             if len(argv) > count:
                 raise _leftover(rules, _Cursor(argv, count))
             raise MatchError(rules.missing_argument)
@@ -394,6 +440,8 @@ def _positional_matcher(names, repeated, rules: Rules):
     width = len(members) if members else 1
 
     def match_repeated(argv) -> Args:
+        if keywords and len(argv) > count and _upper(argv[count]) in keywords:
+            return general(argv)
         rest = len(argv) - count
         if rest < width or rest % width:
             raise MatchError(rules.missing_argument)
@@ -402,7 +450,7 @@ def _positional_matcher(names, repeated, rules: Rules):
             out[name] = list(argv[count:])
         else:
             out[name] = [Args(zip(members, argv[i:i + width])) for i in range(count, len(argv), width)]
-        return out
+        return convert(out)
     return match_repeated
 
 
@@ -413,7 +461,8 @@ def compile_matcher(arguments: tuple[Arg, ...], rules: Rules = Rules()):
     accepts XX GT together and reports the bad combinations with texts of its own).
     """
     arguments = tuple(arguments)
+    general = _Matcher(arguments, rules)
     layout = _positional_layout(arguments, rules) if arguments else None
     if layout is not None:
-        return _positional_matcher(*layout, rules)
-    return _Matcher(arguments, rules)
+        return _positional_matcher(*layout, rules, general)
+    return general

@@ -32,6 +32,11 @@ Redis quirks reproduced on purpose (each checked against a live 7.0.15):
     commands with no words: silently skipped.
   * An inline line may end with a lone ``\\n``.
 
+``RequestParser`` is the specification. The server uses ``HiredisRequestParser``,
+which lets hiredis's C reader take the commands it provably reads the same way
+(canonical multibulk within the limits) and hands everything else to
+``RequestParser``'s code; the two never differ (tests/test_protocol.py).
+
 Replies.  Command handlers return plain Python values; ``encode(value,
 protocol)`` turns one into RESP2 or RESP3 bytes.  See the table above
 ``_build_encoders``.
@@ -41,6 +46,9 @@ from __future__ import annotations
 
 import math
 import re
+from itertools import chain
+
+import hiredis
 
 from reference.values import string2ll
 
@@ -329,6 +337,106 @@ class RequestParser:
         return args
 
 
+# An aggregate header (array, set, push, map, attribute) of a million elements or more.
+_BIG_AGGREGATE = re.compile(rb"[*~>%|][0-9]{7}")
+
+
+class HiredisRequestParser(RequestParser):
+    """RequestParser with hiredis's C reader on the common path: the same interface, and the
+    same commands, errors and pending() for any input (tests/test_protocol.py checks both).
+
+    hiredis reads RESP *replies*, so it accepts much that a request may not hold (+status and
+    :integer words, nested arrays, nulls, RESP3 types), words its errors its own way and knows
+    no request limits. A command it returns is therefore taken only when the bytes at the
+    parse position are exactly that command's canonical encoding (``*<n>\\r\\n`` then
+    ``$<len>\\r\\n<word>\\r\\n`` per word, as client libraries write it) and the limits in
+    force now allow it: on such bytes RequestParser returns the same words and consumes the
+    same bytes. Everything else (an inline command, another spelling, a protocol error, an
+    incomplete command, a limit exceeded) goes to RequestParser's code from that same
+    position, and hiredis's copy of the input is dropped. A new reader starts from where
+    RequestParser stopped, when it is between commands and more input has arrived (so input
+    is copied to hiredis at most once per feed).
+
+    hiredis-py makes the Python list of an array as soon as it reads the array's header, at the
+    size the header says: ``*2147483647`` would cost 16 GB before a single word arrived (Redis
+    and RequestParser grow the list as words come). So input holding an aggregate header of a
+    million elements or more is never given to hiredis.
+    """
+
+    def __init__(self, max_bulk_len: int = DEFAULT_MAX_BULK_LEN):
+        super().__init__(max_bulk_len)
+        self._reader: hiredis.Reader | None = None  # holds exactly the unconsumed input
+        self._fed = False  # input arrived since the last reader was dropped
+        self._tail = b""  # the last bytes received, for a header cut in two by a read
+
+    def feed(self, data: bytes) -> None:
+        super().feed(data)
+        if data:
+            self._fed = True
+            if self._reader is not None:
+                if _BIG_AGGREGATE.search(self._tail + data):
+                    self._drop_reader()
+                else:
+                    self._reader.feed(data)
+            self._tail = (self._tail + data[-7:])[-7:]
+
+    def _drop_reader(self) -> None:
+        """RequestParser goes on alone, until more input arrives."""
+        self._reader = None
+        self._fed = False
+
+    def next_command(self) -> list[bytes] | None:
+        if self._reader is None and not self._start_reader():
+            return super().next_command()
+        try:
+            argv = self._reader.gets()  # False: incomplete
+        except hiredis.ProtocolError:
+            argv = None
+        if type(argv) is list and argv:  # ([] is *0, which RequestParser skips)
+            if self._chunks:
+                self._join_chunks()
+            try:
+                wire = hiredis.pack_command(tuple(argv))
+            except TypeError:  # a word that is not bytes: a nested array, a null ...
+                wire = None
+            if wire is not None and self._buf.startswith(wire, self._pos) and self._allowed(argv, len(wire)):
+                self._pos += len(wire)
+                return argv
+        elif argv is False and self.pending() == 0:
+            return None  # all consumed (RequestParser too would wait): the empty reader can stay
+        self._drop_reader()
+        return super().next_command()
+
+    def _start_reader(self) -> bool:
+        """Start a reader on the unconsumed input if input arrived since the last one was
+        dropped, RequestParser is between commands and a multibulk command comes next."""
+        if (not self._fed or self._error is not None or self._args is not None
+                or self.pending() < self._need):
+            return False
+        if self._chunks:
+            self._join_chunks()
+        if self._pos == len(self._buf) or self._buf[self._pos] != _STAR:
+            return False
+        if _BIG_AGGREGATE.search(self._buf, self._pos):
+            return False
+        self._need = 1
+        self._reader = hiredis.Reader()
+        self._reader.feed(self._buf, self._pos)
+        return True
+
+    def _allowed(self, argv: list[bytes], wire_length: int) -> bool:
+        """Would RequestParser's limits let this command through now? (No word is longer than
+        the whole command, so most commands need no look at each word.)"""
+        if self.authenticated and wire_length <= self.max_bulk_len:
+            return True
+        longest_allowed = self.max_bulk_len
+        if not self.authenticated:
+            if len(argv) > UNAUTHENTICATED_MAX_MULTIBULK:
+                return False
+            longest_allowed = min(longest_allowed, UNAUTHENTICATED_MAX_BULK)
+        return wire_length <= longest_allowed or max(map(len, argv)) <= longest_allowed
+
+
 def encode_command(argv) -> bytes:
     """A command as the multibulk bytes a client (or AOF, or a master) sends."""
     parts = [b"*%d\r\n" % len(argv)]
@@ -440,6 +548,8 @@ class _EncoderTable(dict):
 
 
 _SMALL_INTS = [b":%d\r\n" % n for n in range(1024)]
+_SHORT_BULK = 1024
+_BULK_HEADERS = [b"$%d\r\n" % n for n in range(_SHORT_BULK)]  # of bulk strings shorter than that
 _COMMON_STATUSES = {text: b"+%s\r\n" % text.encode() for text in ("OK", "PONG", "QUEUED")}
 
 
@@ -488,11 +598,27 @@ def _build_encoders(protocol: int) -> _EncoderTable:
     table = _EncoderTable()
     lookup = table.__getitem__  # nested values, encoded recursively
 
+    def encode_items(items, parts: list) -> bytes:
+        """parts followed by each item's encoding, joined. A short bulk string, most items
+        of most replies (LRANGE, HGETALL ...), is encoded right here, without a call."""
+        append = parts.append
+        headers = _BULK_HEADERS
+        for item in items:
+            if type(item) is bytes:
+                size = len(item)
+                if size < _SHORT_BULK:
+                    append(headers[size])
+                    append(item)
+                    append(b"\r\n")
+                    continue
+            append(lookup(type(item))(item))
+        return b"".join(parts)
+
     def aggregate(prefix: bytes):
         header = prefix + b"%d\r\n"
 
         def encode_aggregate(items) -> bytes:
-            return header % len(items) + b"".join([lookup(type(x))(x) for x in items])
+            return encode_items(items, [header % len(items)])
 
         return encode_aggregate
 
@@ -507,15 +633,11 @@ def _build_encoders(protocol: int) -> _EncoderTable:
         int: _encode_int,
         list: array,
         tuple: array,
-        Frames: lambda frames: b"".join([lookup(type(x))(x) for x in frames]),
+        Frames: lambda frames: encode_items(frames, []),
     })
     if protocol == 2:
         def encode_map(value: dict) -> bytes:
-            parts = [b"*%d\r\n" % (2 * len(value))]
-            for key, item in value.items():
-                parts.append(lookup(type(key))(key))
-                parts.append(lookup(type(item))(item))
-            return b"".join(parts)
+            return encode_items(chain.from_iterable(value.items()), [b"*%d\r\n" % (2 * len(value))])
 
         table.update({
             bool: lambda value: b":1\r\n" if value else b":0\r\n",
@@ -529,11 +651,7 @@ def _build_encoders(protocol: int) -> _EncoderTable:
         })
     else:
         def encode_map(value: dict) -> bytes:
-            parts = [b"%%%d\r\n" % len(value)]
-            for key, item in value.items():
-                parts.append(lookup(type(key))(key))
-                parts.append(lookup(type(item))(item))
-            return b"".join(parts)
+            return encode_items(chain.from_iterable(value.items()), [b"%%%d\r\n" % len(value)])
 
         def encode_verbatim(value: Verbatim) -> bytes:
             data = wire_bytes(value)

@@ -7,6 +7,7 @@ only set a flag and wake the loop through a self-pipe; shutdown happens between 
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import selectors
@@ -19,12 +20,12 @@ import traceback
 from reference.blocking import Block, BlockedClients
 from reference.commands.transactions import wrap_in_multi
 from reference.dispatch import build_table, lookup, run
-from reference.info import error_code
+from reference.info import ClientBufferPeaks, error_code
 from reference.keyspace import Keyspace
 from reference.persistence import aof as append_only
 from reference.persistence.rdb_load import load_at_startup
 from reference.persistence.snapshots import MISCONF, Snapshots
-from reference.protocol import QUEUED, ErrorReply, ProtocolError, RequestParser, encode
+from reference.protocol import QUEUED, ErrorReply, HiredisRequestParser, ProtocolError, encode
 
 VERSION = "7.0.15"
 
@@ -64,7 +65,7 @@ class Client:
         self.id = client_id
         self.addr = addr
         self.laddr = laddr
-        self.parser = RequestParser(server.config["proto-max-bulk-len"])
+        self.parser = HiredisRequestParser(server.config["proto-max-bulk-len"])
         self.out: list[bytes] = []
         self.protocol = 2
         self.db_index = 0
@@ -122,6 +123,10 @@ class Server:
         self.config = config
         self.keyspace = Keyspace(config["databases"])
         self.commands = build_table()
+        for old, new in config.renamed_commands:  # rename-command (the names were checked)
+            command = self.commands.pop(old.lower().encode("utf-8", "surrogateescape"))
+            if new:
+                self.commands[new.lower().encode("utf-8", "surrogateescape")] = command
         self.clients: dict[int, Client] = {}
         self.pending_writes: set[Client] = set()  # clients with replies to send this loop turn
         self.blocked = BlockedClients(self)
@@ -131,7 +136,7 @@ class Server:
             "total_connections_received": 0, "total_commands_processed": 0,
             "rejected_connections": 0, "total_net_input_bytes": 0,
             "total_net_output_bytes": 0, "total_error_replies": 0,
-            "unexpected_error_replies": 0,
+            "unexpected_error_replies": 0, "total_reads_processed": 0, "total_writes_processed": 0,
         }
         self.error_stats: dict[str, int] = {}  # error code -> replies sent (INFO errorstats)
         self._samples_at = time.monotonic()
@@ -150,9 +155,15 @@ class Server:
         config.warn = lambda message: self.log(message, "warning")
         config.on_change("dir", self._on_dir_change)
         config.on_change("proto-max-bulk-len", self._on_max_bulk_len_change)
+        self.latency_tracking = config["latency-tracking"]  # INFO latencystats
+        config.on_change("latency-tracking", self._on_latency_tracking_change)
+        self.buffer_peaks = ClientBufferPeaks()  # INFO client_recent_max_*_buffer
 
     def _on_dir_change(self, config, name) -> None:
         os.chdir(config["dir"])  # as Redis: relative file names are in dir
+
+    def _on_latency_tracking_change(self, config, name) -> None:
+        self.latency_tracking = config["latency-tracking"]
 
     def _on_max_bulk_len_change(self, config, name) -> None:
         for client in self.clients.values():
@@ -168,21 +179,20 @@ class Server:
         stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(now)) + f".{int(now * 1000) % 1000:03d}"
         mark = {"debug": ".", "verbose": "-", "notice": "*", "warning": "#"}[level]
         line = f"{os.getpid()}:{self.log_role} {stamp} {mark} {message}\n"
+        data = line.encode("utf-8", "surrogateescape")  # bytes of a file or key quoted as they are
         logfile = self.config["logfile"]
         if logfile:
-            with open(logfile, "a") as f:
-                f.write(line)
+            with open(logfile, "ab") as f:
+                f.write(data)
         else:
-            sys.stdout.write(line)
-            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
 
     # --- start-up ----------------------------------------------------------------------
 
     def listen(self) -> None:
         port = self.config["port"]
-        if port == 0:
-            return
-        for address in self.config["bind"]:
+        for address in self.config["bind"] if port else []:  # port 0: no TCP listener
             optional = address.startswith("-")
             host = address.lstrip("-")
             if host == "*":
@@ -210,6 +220,9 @@ class Server:
             sock.setblocking(False)
             self.selector.register(sock, selectors.EVENT_READ, None)
             self.listeners.append(sock)
+        if not self.listeners:  # (the reference has no unix socket and no TLS port)
+            self.log("Configured to not listen anywhere, exiting.", "warning")
+            raise SystemExit(1)
 
     def serve_forever(self) -> int:
         if self.config["appendonly"]:
@@ -244,10 +257,8 @@ class Server:
                 if owner is None:
                     self._accept(key.fileobj)
                 elif owner == "wakeup":
-                    try:
+                    with contextlib.suppress(BlockingIOError):  # (a signal's byte, or none)
                         self._wakeup_r.recv(4096)
-                    except BlockingIOError:
-                        pass
                 else:
                     if mask & selectors.EVENT_READ and not owner.closed:
                         self._read(owner)
@@ -306,20 +317,18 @@ class Server:
         for _ in range(1000):  # drain the backlog, as Redis accepts up to 1000 per event
             try:
                 sock, peer = listener.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
+            except OSError:  # none left to accept (BlockingIOError), or one that went away
                 return
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.stats["total_connections_received"] += 1
             if len(self.clients) >= self.config["maxclients"]:
-                self.stats["rejected_connections"] += 1
+                self.stats["rejected_connections"] += 1  # and not counted as received
                 try:
                     sock.send(b"-ERR max number of clients reached\r\n")
                 finally:
                     sock.close()
                 continue
+            self.stats["total_connections_received"] += 1
             local = sock.getsockname()
             client = Client(self, sock, self.next_client_id, _address(peer), _address(local))
             self.next_client_id += 1
@@ -334,13 +343,12 @@ class Server:
         self.pending_writes.discard(client)
         self.blocked.release(client)
         self.forget_client_state(client)
-        try:
+        with contextlib.suppress(KeyError, ValueError):
             self.selector.unregister(client.sock)
-        except (KeyError, ValueError):
-            pass
         client.sock.close()
 
     def _read(self, client: Client) -> None:
+        self.stats["total_reads_processed"] += 1  # every read attempt, as Redis counts them
         try:
             data = client.sock.recv(READ_CHUNK)
         except (BlockingIOError, InterruptedError):
@@ -392,6 +400,7 @@ class Server:
         if client.closed:
             return
         if client.out:
+            self.stats["total_writes_processed"] += 1
             data = client.out[0] if len(client.out) == 1 else b"".join(client.out)
             try:
                 sent = client.sock.send(data)
@@ -443,12 +452,9 @@ class Server:
             client.reply(QUEUED)
             return
         reply = self.run_command(client, command, argv)
-        if isinstance(reply, Block):
-            if client.in_exec:
-                reply = reply.timeout_reply
-            else:
-                self.blocked.park(client, command, argv, reply)
-                reply = NO_REPLY
+        if isinstance(reply, Block):  # (inside EXEC a blocking command answers at once)
+            self.blocked.park(client, command, argv, reply)
+            reply = NO_REPLY
         if reply is not NO_REPLY:
             client.reply(reply)
         if self.keyspace.ready_keys:
@@ -463,20 +469,24 @@ class Server:
         started = time.perf_counter()
         try:
             reply = run(command, client, argv)
-        except Exception:  # a bug in the reference: say so, keep serving the other clients
+        except Exception:  # pragma: no cover - only a bug in the reference gets here: say so, serve on
             self.log(f"Unexpected error in '{command.name}':\n{traceback.format_exc()}", "warning")
             reply = ErrorReply(f"ERR internal error in the reference server running '{command.name}'")
-        command.usec += int((time.perf_counter() - started) * 1_000_000)
+        usec = int((time.perf_counter() - started) * 1_000_000)
+        command.usec += usec
         if (keyspace.dirty != dirty_before or client.force_propagation) and "write" in command.flags:
             self.propagate(client, argv)  # (EXEC's commands are propagated one by one)
         if not client.in_exec and command.name not in TOUCHES_ARBITRARY_KEYS:
             wrap_in_multi(keyspace.effects, first_effect)
         client.propagate_as = None
         client.force_propagation = False
-        if isinstance(reply, Block):
-            return reply  # counted once, when the client is finally answered
-        command.calls += 1
-        self.stats["total_commands_processed"] += 1
+        if client.blocked is None:  # as Redis: a blocking call counts once, when it blocks
+            command.calls += 1
+            self.stats["total_commands_processed"] += 1
+        if isinstance(reply, Block) and not client.in_exec:
+            return reply  # its latency is recorded when it is served (not if it times out)
+        if self.latency_tracking:  # INFO latencystats: whole µs -> how many calls took that
+            command.latency[usec] = command.latency.get(usec, 0) + 1
         if isinstance(reply, ErrorReply):
             command.failed_calls += 1
             self.count_error(reply)
@@ -577,10 +587,8 @@ class Server:
         self.aof.cron()  # reap a rewrite; scheduled and automatic rewrites; everysec fsync
         self.track_instantaneous_metrics()
         if self.active_expire_enabled:
-            deadline = time.monotonic() + 0.025
-            for db in self.keyspace.dbs:
-                while db.expires and db.expire_some(20) > 5 and time.monotonic() < deadline:
-                    pass
+            self.keyspace.active_expire_cycle(0.25 / self.config["hz"])  # a quarter of a tick
+        self.buffer_peaks.sample(self.clients.values())
         timeout = self.config["timeout"]
         if timeout:
             idle_since = time.time() - timeout

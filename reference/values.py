@@ -10,6 +10,8 @@ INTEGER_ERROR = "ERR value is not an integer or out of range"
 FLOAT_ERROR = "ERR value is not a valid float"
 
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+# The bytes a string that string2ll accepts can begin with: a cheap test before calling it.
+INTEGER_FIRST_BYTES = frozenset(b"-0123456789")
 
 _FLOAT = re.compile(rb"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?)", re.I)
 _HEX_FLOAT = re.compile(rb"[+-]?0x(?:[0-9a-f]+\.?[0-9a-f]*|\.[0-9a-f]+)(?:p[+-]?[0-9]+)?", re.I)

@@ -25,11 +25,9 @@ from reference.values import BadValue, index_range, parse_float
 
 
 class _Above:
-    """Sorts after every bytes member: (score, ABOVE) comes after every pair with that score."""
+    """Sorts after every bytes member: (score, ABOVE) comes after every pair with that score
+    (bisect_left, the only search made with it, asks `member < ABOVE`, answered here)."""
     __slots__ = ()
-
-    def __lt__(self, other):
-        return False
 
     def __gt__(self, other):
         return True
@@ -124,6 +122,30 @@ class ZSet(dict):
         other.skiplist = self.skiplist
         return other
 
+    @classmethod
+    def of_members(cls, members: list[bytes], scores: list[float]) -> ZSet:
+        """A listpack-encoded set of members[i] with scores[i] (as loading builds one). The
+        members should be distinct: a duplicate shows as len(result) < len(members), and
+        the caller refuses it."""
+        zset = cls()
+        dict.update(zset, zip(members, scores))
+        fill_sorted(zset.order, sorted(zip(scores, members)))
+        return zset
+
+
+def fill_sorted(order: SortedList, ordered: list) -> None:
+    """Make the empty `order` hold `ordered`, a list already in order, taken as it is: the
+    structure SortedList's own update builds (sublists of its load factor, the last item of
+    each recorded as its max), without the copies and generators of that general path, which
+    cost more than the rest of building a small set (loading a file builds one per sorted
+    set). tests/test_sorted_sets.py checks that the two agree, internals included."""
+    if ordered:
+        load = order._load
+        order._lists = [ordered] if len(ordered) <= load else [
+            ordered[start:start + load] for start in range(0, len(ordered), load)]
+        order._maxes = [sublist[-1] for sublist in order._lists]
+        order._len = len(ordered)
+
 
 def new_zset(config, pairs) -> ZSet:
     """A fresh set of (member, score) pairs in its encoding: one built whole by a *STORE
@@ -133,7 +155,7 @@ def new_zset(config, pairs) -> ZSet:
     for member, score in pairs:
         zset[member] = score
         longest = max(longest, len(member))
-    zset.order = SortedList((score, member) for member, score in zset.items())
+    fill_sorted(zset.order, sorted((score, member) for member, score in zset.items()))
     zset.note_size(config, longest)
     if not zset.skiplist:  # stored as a listpack: -0 becomes 0
         for member, score in list(zset.items()):
@@ -165,14 +187,7 @@ _C_SPACE = b" \t\n\v\f\r"
 @dataclass(frozen=True)
 class ScoreBound:
     value: float
-    exclusive: bool
-
-    def allows_above(self, score: float) -> bool:
-        """score is not below this bound taken as a minimum"""
-        return score > self.value if self.exclusive else score >= self.value
-
-    def allows_below(self, score: float) -> bool:
-        return score < self.value if self.exclusive else score <= self.value
+    exclusive: bool  # (score_range finds its place in the order with bisect)
 
 
 def strtod_whole(text: bytes) -> float | None:

@@ -4,7 +4,12 @@
 #   2. the conformance suite and the models against a real redis-server 7.0 (the oracle);
 #   3. the same against the reference server, run under coverage.py, then the coverage of
 #      reference/ that the judge alone reaches.
-# Reports (JUnit XML, coverage) go to reports/. HYPOTHESIS_PROFILE=thorough for long runs.
+# They run at the same time, in five jobs (3 cut in three: the AOF's conformance tests, the other
+# conformance tests, the models): the suites mostly wait, on servers starting, children saving,
+# replies, so two cores serve them all. Each job writes its output to
+# reports/<name>.log, printed in short once all have ended (in full where tests failed); JUnit
+# XML and the coverage report go to reports/ too. The exit status is 1 if any test failed.
+# HYPOTHESIS_PROFILE=thorough for a long run (the default, `ci`, is bounded and derandomized).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -23,20 +28,62 @@ echo "== installing redspec and its test dependencies"
 
 export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}"
 mkdir -p reports
-status=0
-
-echo "== unit tests"
-.venv/bin/pytest tests -q --junitxml=reports/unit.xml || status=1
-
-echo "== conformance and models against real redis-server ($(redis-server --version | cut -d' ' -f3))"
-.venv/bin/pytest conformance models --server "redis-server" -q --junitxml=reports/redis.xml || status=1
-
-echo "== conformance and models against the reference (under coverage)"
 rm -f reports/.coverage*
-export COVERAGE_FILE="$root/reports/.coverage"
-.venv/bin/pytest conformance models \
-    --server "$root/.venv/bin/coverage run -p --rcfile=$root/pyproject.toml -m reference" \
-    -q --junitxml=reports/reference.xml || status=1
+started=$SECONDS
+
+# suite NAME SERVER_COMMAND ARGS...: pytest on ARGS (paths, options) judging servers launched from
+# SERVER_COMMAND ("" for none), output into reports/NAME.log and .xml; its status into
+# reports/NAME.status.
+suite() {
+    local name=$1 server=$2
+    shift 2
+    local args=(-q -rfE --junitxml="reports/$name.xml")
+    if [ -n "$server" ]; then args+=(--server "$server"); fi
+    local status=0
+    .venv/bin/pytest "$@" "${args[@]}" >"reports/$name.log" 2>&1 || status=$?
+    echo "$status" >"reports/$name.status"
+}
+
+# What a finished suite printed, in short: pytest's summary line; or, where tests failed, the
+# failures in full, the table per family and the summary.
+show() {
+    local name=$1 log="reports/$1.log" status
+    status=$(cat "reports/$name.status" 2>/dev/null || echo "(none)")
+    if [ "$status" = 0 ]; then
+        echo "== $name: $(tail -n 1 "$log") (reports/$name.log)"
+    else
+        echo "== $name: FAILED, pytest status $status (reports/$name.log)"
+        sed -n '/^=* \(FAILURES\|ERRORS\|conformance by family\) =*$/,$p' "$log" | grep . \
+            || tail -n 40 "$log"  # no failure report: it stopped before (a collection error...)
+    fi
+    [ "$status" = 0 ]
+}
+
+echo "== unit tests, conformance and models against real redis-server" \
+     "$(redis-server --version | cut -d' ' -f3), and against the reference under coverage, in" \
+     "five jobs at the same time (HYPOTHESIS_PROFILE=$HYPOTHESIS_PROFILE)"
+rm -f reports/*.status
+export COVERAGE_FILE="$root/reports/.coverage"  # the reference's coverage data
+reference="$root/.venv/bin/coverage run -p --rcfile=$root/pyproject.toml -m reference"
+suite unit "" tests &
+pids=($!)
+suite redis "redis-server" conformance models &
+pids+=($!)
+# The reference is slower than Redis (and slower still under coverage): its run is cut in three
+# of about the same length.
+suite reference-aof "$reference" conformance/test_aof*.py &
+pids+=($!)
+suite reference-conformance "$reference" conformance --ignore-glob='conformance/test_aof*.py' &
+pids+=($!)
+suite reference-models "$reference" models &
+pids+=($!)
+wait "${pids[@]}"
+
+status=0
+for name in unit redis reference-aof reference-conformance reference-models; do
+    show "$name" || status=1
+done
+echo "== all suites ended after $((SECONDS - started)) s"
 
 echo "== coverage of reference/ reached by the conformance suite and the models alone"
 echo "   (least covered first; reference/tools/ is a command line of its own, which the suite of a"

@@ -46,14 +46,11 @@ def test_client_type_by_name_unknown():
 
 def test_client_type():
     assert connection.client_type(fake_client()) == "normal"
-    assert connection.client_type(fake_client(kind="monitor")) == "normal"
     assert connection.client_type(fake_client(patterns={b"p*"})) == "pubsub"
-    assert connection.client_type(fake_client(kind="replica", channels={b"c": None})) == "replica"
 
 
 def test_flag_letters_in_redis_order():
     assert connection.flag_letters(fake_client()) == "N"
-    assert connection.flag_letters(fake_client(kind="monitor")) == "O"
     client = fake_client(channels={b"c": None}, transaction=[], dirty_cas=True, close_after_reply=True)
     assert connection.flag_letters(client) == "Pxdc"
 

@@ -1,8 +1,9 @@
 """Matchers compiled from declarations: structure first, then typed values."""
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import spec
-from reference.matcher import MatchError, Rules, compile_matcher
+from reference.matcher import MatchError, Rules, _Matcher, _positional_layout, compile_matcher
 from reference.values import BadValue
 
 FIELDS = "\narity: -1\nflags: readonly\ngroup: generic\nsince: 1.0.0\n"
@@ -122,3 +123,56 @@ def test_unknown_option_template():
 def test_bad_value_message_from_the_spec():
     with pytest.raises(BadValue, match="ERR custom"):
         expire("k abc")
+
+
+# --- the positional matchers against the general one ------------------------------------
+# compile_matcher matches declarations that start with positional arguments by position when
+# it can (reference/matcher.py, _positional_layout); the general matcher must agree on every
+# argv, for every declared command with its handler's rules.
+
+def _declared_commands():
+    from reference import commands
+    from reference.dispatch import matcher_rules
+    handlers = commands.load_handlers()
+    found = []
+    for command in spec.all_commands():
+        if command.container:
+            continue
+        _, raw, converters = handlers[command.name]
+        rules = matcher_rules(command, raw, converters)
+        arguments = tuple(command.parse_arguments)
+        if arguments and _positional_layout(arguments, rules) is not None:
+            found.append(pytest.param(arguments, rules, id=command.name))
+    return found
+
+
+def _tokens(arguments):
+    for arg in arguments:
+        if arg.token:
+            yield arg.token
+        yield from _tokens(arg.children)
+
+
+def _outcome(match, words):
+    try:
+        return "match", match(words)
+    except Exception as error:  # MatchError, BadValue, CommandError: type and text
+        return type(error).__name__, str(error)
+
+
+POSITIONAL_COMMANDS = _declared_commands()
+
+
+def test_the_common_commands_are_matched_by_position():
+    names = {param.id for param in POSITIONAL_COMMANDS}
+    assert {"get", "set", "mset", "hset", "lrange", "zrange", "lpush", "lpop", "incr", "zadd"} <= names
+
+
+@pytest.mark.parametrize("arguments, rules", POSITIONAL_COMMANDS)
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_positional_matching_agrees_with_the_general_matcher(arguments, rules, data):
+    tokens = set(_tokens(arguments))
+    words = st.sampled_from(sorted(tokens | {t.lower() for t in tokens} | {"0", "1", "-1", "2.5", "inf", "abc", ""}))
+    argv_ = [w.encode() for w in data.draw(st.lists(words, max_size=len(arguments) + 4))]
+    assert _outcome(compile_matcher(arguments, rules), argv_) == _outcome(_Matcher(arguments, rules), argv_)

@@ -12,12 +12,15 @@ from hypothesis import given, settings, strategies as st
 
 from reference.values import string2ll
 from reference.protocol import (
+    DEFAULT_MAX_BULK_LEN,
     INLINE_MAX_SIZE,
     NULL_ARRAY,
     OK,
     PONG,
     QUEUED,
     ErrorReply,
+    Frames,
+    HiredisRequestParser,
     ProtocolError,
     Push,
     RequestParser,
@@ -31,10 +34,15 @@ from reference.protocol import (
 )
 
 
-def parse_all(data, chunks=None, authenticated=True, max_bulk_len=None):
+# Every parser test runs against both parsers: RequestParser, the specification, and
+# HiredisRequestParser, which must not differ from it in anything observable.
+PARSERS = pytest.mark.parametrize("parser_class", [RequestParser, HiredisRequestParser])
+
+
+def parse_all(data, chunks=None, authenticated=True, max_bulk_len=None, parser_class=RequestParser):
     """Feed data (optionally split at the given offsets), collect every
     command; returns (commands, error message or None, parser)."""
-    parser = RequestParser() if max_bulk_len is None else RequestParser(max_bulk_len)
+    parser = parser_class() if max_bulk_len is None else parser_class(max_bulk_len)
     parser.authenticated = authenticated
     cuts = [0, *sorted(chunks or []), len(data)]
     commands = []
@@ -51,16 +59,18 @@ def parse_all(data, chunks=None, authenticated=True, max_bulk_len=None):
 # --- multibulk and inline requests -------------------------------------------
 
 
-def test_pipelined_commands_of_both_kinds():
+@PARSERS
+def test_pipelined_commands_of_both_kinds(parser_class):
     data = encode_command([b"SET", b"k", b"v"]) + b"GET k\r\nPING\n" + encode_command([b"ECHO", b""])
-    commands, error, parser = parse_all(data)
+    commands, error, parser = parse_all(data, parser_class=parser_class)
     assert commands == [[b"SET", b"k", b"v"], [b"GET", b"k"], [b"PING"], [b"ECHO", b""]]
     assert error is None and parser.pending() == 0
 
 
-def test_partial_command_waits_and_counts_as_pending():
+@PARSERS
+def test_partial_command_waits_and_counts_as_pending(parser_class):
     data = b"*1\r\n$4\r\nPING\r\n*3\r\n$4\r\nECHO\r\n$1\r\nx\r\n$3\r\n"
-    commands, error, parser = parse_all(data)
+    commands, error, parser = parse_all(data, parser_class=parser_class)
     assert commands == [[b"PING"]] and error is None
     # As in Redis, words already read and the "$3" header are consumed.
     assert parser.pending() == 0
@@ -69,12 +79,14 @@ def test_partial_command_waits_and_counts_as_pending():
     assert parser.next_command() is None and parser.pending() == 0
 
 
+@PARSERS
 @pytest.mark.parametrize("data", [b"*-1\r\n*0\r\n*-5\r\nPING\r\n", b"\r\n\n   \r\nPING\n",
                                   b"*-9223372036854775808\r\nPING\r\n"])
-def test_empty_commands_are_skipped(data):
-    assert parse_all(data)[:2] == ([[b"PING"]], None)
+def test_empty_commands_are_skipped(data, parser_class):
+    assert parse_all(data, parser_class=parser_class)[:2] == ([[b"PING"]], None)
 
 
+@PARSERS
 @pytest.mark.parametrize("data, argv", [
     # Redis skips the two bytes after a count line's \r, and after a payload,
     # without looking at them.
@@ -82,10 +94,11 @@ def test_empty_commands_are_skipped(data):
     (b"*1\r\n$4\r\nPINGxx", [b"PING"]),
     (b"*1\r\n$0\r\n\r\n", [b""]),
 ])
-def test_bytes_after_cr_are_not_checked(data, argv):
-    assert parse_all(data)[:2] == ([argv], None)
+def test_bytes_after_cr_are_not_checked(data, argv, parser_class):
+    assert parse_all(data, parser_class=parser_class)[:2] == ([argv], None)
 
 
+@PARSERS
 @pytest.mark.parametrize("data", [
     b"PING\0\r\nPING\r\n",  # C's strchr stops at NUL: no line end found
     b"*1\0\r\n",
@@ -95,12 +108,13 @@ def test_bytes_after_cr_are_not_checked(data, argv):
     b"*1\r\n$536870912\r\n",  # exactly proto-max-bulk-len: waits for the data
     b"*1\r\n$4\r",  # \r is the last byte: the \n may still come
 ])
-def test_waits_for_more_data(data):
-    commands, error, parser = parse_all(data)
+def test_waits_for_more_data(data, parser_class):
+    commands, error, parser = parse_all(data, parser_class=parser_class)
     assert commands == [] and error is None
     assert parser.next_command() is None
 
 
+@PARSERS
 @pytest.mark.parametrize("data, message", [
     (b"*x\r\n", "Protocol error: invalid multibulk length"),
     (b"*2147483648\r\n", "Protocol error: invalid multibulk length"),
@@ -128,18 +142,20 @@ def test_waits_for_more_data(data):
     (b"ECHO 'a'b\r\n", "Protocol error: unbalanced quotes in request"),
     (b"ECHO 'a\\\\'\r\n", "Protocol error: unbalanced quotes in request"),
 ])
-def test_protocol_errors(data, message):
-    assert parse_all(data)[:2] == ([], message)
+def test_protocol_errors(data, message, parser_class):
+    assert parse_all(data, parser_class=parser_class)[:2] == ([], message)
 
 
-def test_expected_dollar_reports_the_raw_byte():
-    commands, error, _ = parse_all(b"*1\r\n\xff4\r\n")
+@PARSERS
+def test_expected_dollar_reports_the_raw_byte(parser_class):
+    commands, error, _ = parse_all(b"*1\r\n\xff4\r\n", parser_class=parser_class)
     # Redis sends the byte itself: -ERR Protocol error: expected '$', got '\xff'
     assert wire_bytes(error) == b"Protocol error: expected '$', got '\xff'"
 
 
-def test_commands_before_an_error_come_first_and_the_error_sticks():
-    parser = RequestParser()
+@PARSERS
+def test_commands_before_an_error_come_first_and_the_error_sticks(parser_class):
+    parser = parser_class()
     parser.feed(b"PING\r\n*1\r\n$4\r\nPING\r\n*x\r\nPING\r\n")
     assert parser.next_command() == [b"PING"]
     assert parser.next_command() == [b"PING"]
@@ -148,44 +164,50 @@ def test_commands_before_an_error_come_first_and_the_error_sticks():
             parser.next_command()
 
 
+@PARSERS
 @pytest.mark.parametrize("data, too_big, message", [
     (b"a" * INLINE_MAX_SIZE, b"a", "Protocol error: too big inline request"),
     (b"*" + b"1" * (INLINE_MAX_SIZE - 1), b"1", "Protocol error: too big mbulk count string"),
     (b"*1\r\n$" + b"1" * (INLINE_MAX_SIZE - 1), b"1", "Protocol error: too big bulk count string"),
 ])
-def test_unterminated_lines_are_limited_to_64k(data, too_big, message):
+def test_unterminated_lines_are_limited_to_64k(data, too_big, message, parser_class):
     # 65536 unconsumed bytes without a line end wait; 65537 are an error.
-    assert parse_all(data)[:2] == ([], None)
-    assert parse_all(data + too_big)[:2] == ([], message)
+    assert parse_all(data, parser_class=parser_class)[:2] == ([], None)
+    assert parse_all(data + too_big, parser_class=parser_class)[:2] == ([], message)
 
 
-def test_an_overlong_count_line_with_its_end_is_just_invalid():
+@PARSERS
+def test_an_overlong_count_line_with_its_end_is_just_invalid(parser_class):
     data = b"*1\r\n$" + b"1" * INLINE_MAX_SIZE + b"\r\n"
-    assert parse_all(data)[:2] == ([], "Protocol error: invalid bulk length")
+    assert parse_all(data, parser_class=parser_class)[:2] == ([], "Protocol error: invalid bulk length")
 
 
-def test_inline_line_just_under_the_limit():
+@PARSERS
+def test_inline_line_just_under_the_limit(parser_class):
     data = b"ECHO " + b"a" * 65532 + b"\r\n"
-    assert parse_all(data)[:2] == ([[b"ECHO", b"a" * 65532]], None)
+    assert parse_all(data, parser_class=parser_class)[:2] == ([[b"ECHO", b"a" * 65532]], None)
 
 
-def test_unauthenticated_limits():
-    assert parse_all(b"*10\r\n", authenticated=False)[:2] == ([], None)
-    assert parse_all(b"*11\r\n", authenticated=False)[:2] == (
-        [], "Protocol error: unauthenticated multibulk length")
-    assert parse_all(b"*1\r\n$16384\r\n", authenticated=False)[:2] == ([], None)
-    assert parse_all(b"*1\r\n$16385\r\n", authenticated=False)[:2] == (
-        [], "Protocol error: unauthenticated bulk length")
+@PARSERS
+def test_unauthenticated_limits(parser_class):
+    def parse(data):
+        return parse_all(data, authenticated=False, parser_class=parser_class)[:2]
+
+    assert parse(b"*10\r\n") == ([], None)
+    assert parse(b"*11\r\n") == ([], "Protocol error: unauthenticated multibulk length")
+    assert parse(b"*1\r\n$16384\r\n") == ([], None)
+    assert parse(b"*1\r\n$16385\r\n") == ([], "Protocol error: unauthenticated bulk length")
     # invalid beats unauthenticated
-    assert parse_all(b"*1\r\n$-1\r\n", authenticated=False)[1] == "Protocol error: invalid bulk length"
-    assert parse_all(b"*11x\r\n", authenticated=False)[1] == "Protocol error: invalid multibulk length"
+    assert parse(b"*1\r\n$-1\r\n")[1] == "Protocol error: invalid bulk length"
+    assert parse(b"*11x\r\n")[1] == "Protocol error: invalid multibulk length"
     # inline commands have no unauthenticated limit
     inline = b"ECHO " + b"a" * 20000 + b"\r\n"
-    assert parse_all(inline, authenticated=False)[0] == [[b"ECHO", b"a" * 20000]]
+    assert parse(inline)[0] == [[b"ECHO", b"a" * 20000]]
 
 
-def test_authenticating_lifts_the_limits():
-    parser = RequestParser()
+@PARSERS
+def test_authenticating_lifts_the_limits(parser_class):
+    parser = parser_class()
     parser.authenticated = False
     parser.feed(encode_command([b"AUTH", b"pw"]) + b"*11\r\n")
     assert parser.next_command() == [b"AUTH", b"pw"]
@@ -193,19 +215,22 @@ def test_authenticating_lifts_the_limits():
     assert parser.next_command() is None
 
 
-def test_max_bulk_len_follows_config_set():
-    parser = RequestParser()
+@PARSERS
+def test_max_bulk_len_follows_config_set(parser_class):
+    parser = parser_class()
     parser.max_bulk_len = 1024 * 1024
     parser.feed(b"*1\r\n$1048577\r\n")
     with pytest.raises(ProtocolError, match="invalid bulk length"):
         parser.next_command()
-    assert parse_all(b"*1\r\n$1048576\r\n", max_bulk_len=1024 * 1024)[:2] == ([], None)
+    commands, error, _ = parse_all(b"*1\r\n$1048576\r\n", max_bulk_len=1024 * 1024, parser_class=parser_class)
+    assert (commands, error) == ([], None)
 
 
-def test_big_bulk_in_small_pieces():
+@PARSERS
+def test_big_bulk_in_small_pieces(parser_class):
     payload = bytes(range(256)) * 4096  # 1 MiB
     data = encode_command([b"SET", b"k", payload])
-    parser = RequestParser()
+    parser = parser_class()
     got = None
     for start in range(0, len(data), 4096):
         parser.feed(data[start : start + 4096])
@@ -262,12 +287,13 @@ def split_points(draw, data):
     return draw(st.lists(st.integers(0, len(data)), max_size=8))
 
 
+@PARSERS
 @settings(max_examples=200, deadline=None)
 @given(st.lists(argvs, min_size=1, max_size=5), st.data())
-def test_multibulk_round_trip_in_any_chunks(commands, data):
+def test_multibulk_round_trip_in_any_chunks(parser_class, commands, data):
     wire = b"".join(encode_command(argv) for argv in commands)
     cuts = data.draw(split_points(wire))
-    got, error, parser = parse_all(wire, cuts)
+    got, error, parser = parse_all(wire, cuts, parser_class=parser_class)
     assert (got, error, parser.pending()) == (commands, None, 0)
 
 
@@ -291,14 +317,15 @@ def quote_inline(word, style):
     return quote_double(word)
 
 
+@PARSERS
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.lists(st.tuples(st.binary(max_size=20), st.sampled_from(["plain", "single", "double"])),
                          min_size=1, max_size=5), min_size=1, max_size=4),
        st.sampled_from([b"\r\n", b"\n"]), st.data())
-def test_inline_round_trip(lines, line_end, data):
+def test_inline_round_trip(parser_class, lines, line_end, data):
     wire = b"".join(b" ".join(quote_inline(w, s) for w, s in line) + line_end for line in lines)
     cuts = data.draw(split_points(wire))
-    got, error, _ = parse_all(wire, cuts)
+    got, error, _ = parse_all(wire, cuts, parser_class=parser_class)
     assert error is None
     assert got == [[w for w, _ in line] for line in lines]
 
@@ -310,20 +337,22 @@ protocol_bytes = st.lists(
     max_size=40).map(b"".join)
 
 
+@PARSERS
 @settings(max_examples=300, deadline=None)
 @given(protocol_bytes, st.data())
-def test_garbage_never_crashes_and_chunking_does_not_matter(wire, data):
-    whole = parse_all(wire)[:2]
+def test_garbage_never_crashes_and_chunking_does_not_matter(parser_class, wire, data):
+    whole = parse_all(wire, parser_class=parser_class)[:2]
     cuts = data.draw(split_points(wire))
     # Small inputs never reach the 64 KB limits, the only rules that depend
     # on how the bytes were split.
-    assert parse_all(wire, cuts)[:2] == whole
+    assert parse_all(wire, cuts, parser_class=parser_class)[:2] == whole
 
 
+@PARSERS
 @settings(max_examples=300, deadline=None)
 @given(protocol_bytes)
-def test_parser_always_makes_progress(wire):
-    parser = RequestParser()
+def test_parser_always_makes_progress(parser_class, wire):
+    parser = parser_class()
     parser.feed(wire)
     for _ in range(len(wire) + 2):  # a command consumes at least one byte
         before = parser.pending()
@@ -341,6 +370,96 @@ def test_parser_always_makes_progress(wire):
         assert argv and all(type(word) is bytes for word in argv)
         assert parser.pending() < before
     pytest.fail("parser returned more commands than it had bytes")
+
+
+# --- HiredisRequestParser against the specification ------------------------------------
+# Input hiredis reads differently from a Redis request: reply types as words, nested and
+# null aggregates, RESP3 types, attributes, a count line's \r followed by another byte,
+# bytes other than \r\n after a payload, leading zeros, a NUL, empty and inline commands,
+# and commands that only the limits (unauthenticated, proto-max-bulk-len) refuse.
+UNUSUAL_REQUESTS = [
+    b"*0\r\n", b"*-1\r\n", b"*1\r\n$-1\r\n", b"*2\r\n+OK\r\n$1\r\nx\r\n", b"*1\r\n:1\r\n",
+    b"*1\r\n-ERR x\r\n", b"*1\r\n*1\r\n$1\r\nx\r\n", b"*1\r\n_\r\n", b"*1\r\n#t\r\n",
+    b"*1\r\n,1.5\r\n", b"*1\r\n(123\r\n", b"*1\r\n=7\r\ntxt:abc\r\n",
+    b"*1\r\n%1\r\n$1\r\na\r\n$1\r\nb\r\n", b"*1\r\n~1\r\n$1\r\na\r\n", b"*1\r\n>1\r\n$1\r\na\r\n",
+    b"*1\r\n|1\r\n$1\r\na\r\n$1\r\nb\r\n$4\r\nPING\r\n", b"|1\r\n+a\r\n+b\r\n*1\r\n$4\r\nPING\r\n",
+    b"*1\rX$4\r\nPING\r\n", b"*1\r\n$4\r\nPINGxx", b"*1\r\n$04\r\nPING\r\n", b"*01\r\n$4\r\nPING\r\n",
+    b"*1\r\n$4\r\nPI\0G\r\n", b"*1\0\r\n$4\r\nPING\r\n", b"PING\r\n", b"+PING\r\n", b"\r\n",
+    b"*11\r\n" + b"$1\r\na\r\n" * 11, b"*2\r\n$4\r\nECHO\r\n$20000\r\n" + b"a" * 20000 + b"\r\n",
+]
+request_streams = st.lists(st.one_of(argvs.map(encode_command), st.sampled_from(UNUSUAL_REQUESTS),
+                                     protocol_bytes),
+                           max_size=8).map(b"".join)
+# (authenticated, proto-max-bulk-len) as the server may change them between two commands
+LIMITS = [(authenticated, max_bulk_len) for authenticated in (True, False)
+          for max_bulk_len in (DEFAULT_MAX_BULK_LEN, 16384, 19999, 20000, 3, 0)]
+parser_limits = st.sampled_from(LIMITS)
+
+
+def parse_trace(parser_class, wire, cuts, limits):
+    """Every step as the server sees it: for each next_command, after setting the limits, the
+    command (or None) and pending(); the error text ends the trace."""
+    parser = parser_class()
+    limits = iter(limits)
+    steps = []
+    bounds = [0, *sorted(cuts), len(wire)]
+    for start, end in zip(bounds, bounds[1:]):
+        parser.feed(wire[start:end])
+        while True:
+            parser.authenticated, parser.max_bulk_len = next(limits, (True, DEFAULT_MAX_BULK_LEN))
+            try:
+                argv = parser.next_command()
+            except ProtocolError as error:
+                return steps + [str(error)]
+            steps.append((argv, parser.pending()))
+            if argv is None:
+                break
+    return steps
+
+
+@settings(max_examples=500, deadline=None)
+@given(request_streams, st.data())
+def test_hiredis_parser_does_what_the_specification_does(wire, data):
+    cuts = data.draw(split_points(wire))
+    limits = data.draw(st.lists(parser_limits, max_size=12))
+    assert parse_trace(HiredisRequestParser, wire, cuts, limits) == parse_trace(RequestParser, wire, cuts, limits)
+
+
+@pytest.mark.parametrize("limits", LIMITS)
+@pytest.mark.parametrize("unusual", UNUSUAL_REQUESTS)
+def test_hiredis_parser_does_what_the_specification_does_on_each_unusual_request(unusual, limits):
+    wire = encode_command([b"PING"]) + unusual + encode_command([b"ECHO", b"abcd"])
+    for cuts in ([], [len(wire) - 3]):
+        expected = parse_trace(RequestParser, wire, cuts, [limits] * 10)
+        assert parse_trace(HiredisRequestParser, wire, cuts, [limits] * 10) == expected
+
+
+@pytest.mark.parametrize("big", [b"*2147483647\r\n", b"*1\r\n*1000000\r\n", b"*1\r\n%9999999\r\n"])
+def test_hiredis_never_reads_a_big_aggregate_header(big):
+    # hiredis-py would make a list of that many elements at once (16 GB for the first one).
+    wire = encode_command([b"PING"]) + big
+    for cut in range(1, len(wire)):
+        parser = HiredisRequestParser()
+        parser.feed(wire[:cut])
+        while parser.next_command() is not None:
+            pass
+        parser.feed(wire[cut:])
+        reader_saw_it = parser._reader is not None
+        assert parse_trace(HiredisRequestParser, wire, [cut], []) == parse_trace(RequestParser, wire, [cut], [])
+        assert not reader_saw_it
+
+
+def test_hiredis_reads_canonical_commands():
+    # The equivalence above would hold trivially if hiredis were never used.
+    parser = HiredisRequestParser()
+    parser.feed(encode_command([b"SET", b"k", b"v"]) + encode_command([b"GET", b"k"]))
+    assert parser.next_command() == [b"SET", b"k", b"v"]
+    assert parser._reader is not None
+    assert parser.next_command() == [b"GET", b"k"]
+    assert parser.next_command() is None and parser.pending() == 0
+    parser.feed(encode_command([b"DEL", b"k"]))  # the same reader reads on
+    assert parser.next_command() == [b"DEL", b"k"]
+    assert parser._reader is not None and parser.pending() == 0
 
 
 # --- reply encoding ------------------------------------------------------------------
@@ -376,6 +495,17 @@ def test_parser_always_makes_progress(wire):
     ((1, (b"a",)), b"*2\r\n:1\r\n*1\r\n$1\r\na\r\n", b"*2\r\n:1\r\n*1\r\n$1\r\na\r\n"),
     ({b"f": b"v"}, b"*2\r\n$1\r\nf\r\n$1\r\nv\r\n", b"%1\r\n$1\r\nf\r\n$1\r\nv\r\n"),  # HGETALL h
     ({}, b"*0\r\n", b"%0\r\n"),
+    # items of every kind in one aggregate, bulk strings on both sides of 1024 bytes
+    ([b"x" * 1023, b"y" * 1024, bytearray(b"z"), 7, None, [b"a"]],
+     b"*6\r\n$1023\r\n" + b"x" * 1023 + b"\r\n$1024\r\n" + b"y" * 1024
+     + b"\r\n$1\r\nz\r\n:7\r\n$-1\r\n*1\r\n$1\r\na\r\n",
+     b"*6\r\n$1023\r\n" + b"x" * 1023 + b"\r\n$1024\r\n" + b"y" * 1024
+     + b"\r\n$1\r\nz\r\n:7\r\n_\r\n*1\r\n$1\r\na\r\n"),
+    ({b"f": 1, 2: [b"v"]}, b"*4\r\n$1\r\nf\r\n:1\r\n:2\r\n*1\r\n$1\r\nv\r\n",
+     b"%2\r\n$1\r\nf\r\n:1\r\n:2\r\n*1\r\n$1\r\nv\r\n"),
+    (Frames([[b"subscribe", b"a", 1], Push([b"subscribe", b"b", 2])]),
+     b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n",
+     b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n>3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n"),
     (RespSet([b"b", b"a"]), b"*2\r\n$1\r\nb\r\n$1\r\na\r\n", b"~2\r\n$1\r\nb\r\n$1\r\na\r\n"),  # SMEMBERS
     (RespSet(), b"*0\r\n", b"~0\r\n"),
     (Push([b"subscribe", b"ch", 1]), b"*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n",
@@ -422,9 +552,10 @@ def test_subclasses_use_their_base_encoding_and_unknown_types_fail():
         encode(object(), 2)
 
 
+@PARSERS
 @settings(max_examples=100, deadline=None)
 @given(argvs)
-def test_encoded_array_of_bulks_is_a_valid_request(argv):
+def test_encoded_array_of_bulks_is_a_valid_request(parser_class, argv):
     # An array of bulk strings is exactly the multibulk request format.
     assert encode(argv, 2) == encode(argv, 3) == encode_command(argv)
-    assert parse_all(encode(argv, 2))[0] == [argv]
+    assert parse_all(encode(argv, 2), parser_class=parser_class)[0] == [argv]

@@ -7,7 +7,8 @@ from reference.keyspace import Keyspace
 from reference.persistence.crc64 import crc64
 from reference.persistence.rdb import dump_rdb, encode_length, encode_string, save_rdb
 from reference.persistence.rdb_load import RDBLoadError, parse_rdb
-from reference.persistence.rdb_scan import Aux, KeyEntry, RDBScanner, SelectDB
+from reference.persistence.rdb_scan import Aux, SelectDB
+from reference.tools import KeyEntry, RDBScanner
 
 
 def test_crc64_check_value():
@@ -124,8 +125,9 @@ def test_the_checksum_is_verified_unless_rdbchecksum_is_off_but_always_in_check_
         parse_rdb(bytes(data))
     assert error.value.log_lines[0][1].startswith("Wrong RDB checksum expected: (")
     assert parse_rdb(bytes(data), _config(rdbchecksum=False)).data[0] == {b"k": b"v"}
-    with pytest.raises(RDBLoadError):
-        list(RDBScanner(bytes(data), _config(rdbchecksum=False), check_mode=True))
+    from reference.tools import RDBFileError
+    with pytest.raises(RDBFileError, match="RDB CRC error"):
+        list(RDBScanner(bytes(data), config=_config(rdbchecksum=False)))
     assert parse_rdb(_file(b"\xfe\x00" + _string_key(b"k", b"v"), checksum=False)).keys_loaded == 1
 
 
@@ -138,3 +140,18 @@ def test_the_server_refuses_module_data_as_redis_without_the_module_does():
         parse_rdb(_file(b"\xf7" + module_id + b"\x02\x02\x00"))
     assert error.value.log_lines == [
         ("warning", "The RDB file contains AUX module data I can't load: no matching module 'AAAAAADA5'")]
+
+
+def test_the_cyclic_collector_is_off_while_loading_and_on_again_after():
+    import gc
+
+    from reference.persistence.rdb import cyclic_gc_paused
+    try:
+        with cyclic_gc_paused(freeze=True):  # as start-up loads the file
+            with cyclic_gc_paused():         # as parse_rdb does inside
+                assert not gc.isenabled()
+            assert not gc.isenabled()
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.enable()

@@ -7,6 +7,7 @@ import pytest
 
 import spec
 from reference import info
+from reference.blocking import Block, BlockedClients
 from reference.commands import server as commands
 from reference.config import Config
 from reference.dispatch import CommandError, build_table
@@ -20,9 +21,24 @@ def table():
 
 @pytest.fixture
 def server(table):
-    return SimpleNamespace(config=Config(), keyspace=Keyspace(16), commands=table,
-                           stats={"total_commands_processed": 7}, clients={}, start_time=time.time(),
-                           selector=selectors.DefaultSelector())
+    server = SimpleNamespace(config=Config(), keyspace=Keyspace(16), commands=table,
+                             stats={"total_commands_processed": 7}, clients={}, start_time=time.time(),
+                             selector=selectors.DefaultSelector(), buffer_peaks=info.ClientBufferPeaks())
+    server.blocked = BlockedClients(server)
+    return server
+
+
+def test_clients_section_counts_blocked_clients_and_their_timeouts(server):
+    def fields():
+        return dict(line.split(":") for line in info.clients_section(server))
+    class Waiter:  # what parking a client uses of it
+        db, blocked = server.keyspace[0], None
+    waiting = [Waiter() for _ in range(3)]
+    for client, timeout_ms in zip(waiting, (0, 5000, 100)):
+        server.blocked.park(client, None, [b"blpop"], Block([b"k"], timeout_ms, None))
+    assert (fields()["blocked_clients"], fields()["clients_in_timeout_table"]) == ("3", "2")
+    server.blocked.release(waiting[1])
+    assert (fields()["blocked_clients"], fields()["clients_in_timeout_table"]) == ("2", "1")
 
 
 @pytest.mark.parametrize("n, human", [
@@ -64,7 +80,50 @@ def test_keyspace_section_and_average_ttl(server):
     db.set_expire(b"b", 1_000_000 + 4000)
     db.set(b"c", b"1")
     db.set_expire(b"c", 1_000_000 + 2000)
+    # avg_ttl is active expiry's estimate: nothing sampled yet, then the first sample's mean
+    assert info.keyspace_section(server) == ["db3:keys=3,expires=2,avg_ttl=0"]
+    assert db.expire_some(20) == (2, 0)
     assert info.keyspace_section(server) == ["db3:keys=3,expires=2,avg_ttl=3000"]
+    db.clock.ms += 1000  # later samples weigh 2%: 3000 // 50 * 49 + 2000 // 50
+    db.expire_some(20)
+    assert info.keyspace_section(server) == ["db3:keys=3,expires=2,avg_ttl=2980"]
+
+
+@pytest.mark.parametrize("ns, bucket", [
+    (1, (1, 1)), (255, (255, 255)), (256, (256, 257)), (3000, (2992, 3007)),
+    (11000, (10944, 11007)), (149000, (148480, 149503)), (1_000_000_000, (998244352, 1002438655)),
+])
+def test_hdr_bucket(ns, bucket):
+    # Redis prints these tops for calls of 3, 11 and 149 µs: p50=3.007, 11.007, 149.503
+    assert info.hdr_bucket(ns) == bucket
+
+
+def test_latency_percentiles():
+    # 98 calls of 1 µs, one of 10 µs, one of 2 s (counted as the 1 s maximum)
+    latency = {1: 98, 10: 1, 2_000_000: 1}
+    assert info.latency_percentiles(latency, [0.0, 50.0, 99.0, 99.9, 100.0]) == [
+        ("0", "1.000"), ("50", "1.003"), ("99", "10.047"), ("99.9", "1002438.655"),
+        ("100", "1002438.655")]
+    assert info.latency_percentiles({0: 1}, [50.0]) == [("50", "0.001")]  # at least 1 ns
+
+
+@pytest.mark.parametrize("percentile, label", [(50.0, "50"), (99.9, "99.9"), (0.0, "0"),
+                                               (100.0, "100"), (12.5, "12.5")])
+def test_percentile_label(percentile, label):
+    assert info.percentile_label(percentile) == label
+
+
+def test_client_buffer_peaks_keep_eight_seconds():
+    def client(pending_in: int, out: list[bytes]):
+        return SimpleNamespace(parser=SimpleNamespace(pending=lambda: pending_in), out=out)
+    peaks = info.ClientBufferPeaks()
+    peaks.sample([client(100, [b"x" * 10, b"y" * 5]), client(7, [])], now=1000.5)
+    assert peaks.recent() == (100, 15)
+    peaks.sample([client(3, [])], now=1004)
+    assert peaks.recent() == (100, 15)
+    for second in range(1005, 1008):  # slot 1000 % 8 is emptied when second 1007 begins
+        peaks.sample([client(3, [])], now=second)
+    assert peaks.recent() == (3, 0)
 
 
 def test_commandstats_lists_only_used_commands(server, table):
@@ -148,3 +207,21 @@ def test_argument_docs_of_a_oneof():
     doc = commands.argument_docs(filterby, None)
     assert doc["name"] == "filterby" and doc["token"] == "FILTERBY" and list(doc["flags"]) == ["optional"]
     assert [child["token"] for child in doc["arguments"]] == ["MODULE", "ACLCAT", "PATTERN"]
+
+
+def test_resetstat_zeroes_statistics_not_state(server, table):
+    server.error_stats = {"ERR": 2}
+    server.snapshots = SimpleNamespace(saves=3, forks=2, last_fork_usec=90, lastsave=1234)
+    server.aof = SimpleNamespace(rewrites=1, consecutive_failures=1, last_rewrite_ok=False)
+    server.keyspace.stats["expired_stale_perc"] = 0.25
+    server.keyspace.last_load = (5, 1)
+    get = table[b"get"]
+    get.calls, get.usec, get.latency = 2, 9, {4: 2}
+    info.reset_statistics(server)
+    assert server.stats == {"total_commands_processed": 0} and server.error_stats == {}
+    assert set(server.keyspace.stats.values()) == {0}
+    assert (get.calls, get.usec, get.latency) == (0, 0, {})
+    assert (server.snapshots.saves, server.snapshots.forks, server.snapshots.last_fork_usec) == (0, 0, 0)
+    assert (server.aof.rewrites, server.aof.consecutive_failures) == (0, 0)
+    # the outcome and time of the last save, rewrite and load are state, not counts
+    assert (server.snapshots.lastsave, server.aof.last_rewrite_ok, server.keyspace.last_load) == (1234, False, (5, 1))

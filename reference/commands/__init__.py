@@ -29,8 +29,7 @@ def handler(name: str, raw: tuple[str, ...] = (), convert: dict | None = None):
     CommandError) that the matcher uses for it, in its usual order.
     """
     def register(function):
-        if name in _HANDLERS:
-            raise RuntimeError(f"two handlers for {name}")
+        assert name not in _HANDLERS, f"two handlers for {name}"  # a mistake in this package
         _HANDLERS[name] = (function, frozenset(raw), dict(convert or {}))
         return function
     return register
@@ -53,8 +52,9 @@ def subcommand_help(client, container: str) -> list:
     """A container's HELP reply (CLIENT HELP, ...): a line naming it, then per subcommand its
     syntax and, indented, its summary, all from the spec, in the order the spec declares them."""
     from reference.protocol import Status
+    from spec import load as load_spec
 
-    spec = client.server.commands[container.encode()].spec
+    spec = load_spec()[container]  # (from the spec: the command may have been renamed)
     lines = [f"{spec.display_name} <subcommand> [<arg> ...]; its subcommands:"]
     for sub in spec.subcommands.values():
         lines.append(sub.docs_syntax()[len(spec.display_name) + 1:])

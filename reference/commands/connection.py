@@ -65,9 +65,8 @@ def set_name(client, name: bytes) -> None:
 
 
 def client_type(client) -> str:
-    """The type CLIENT LIST TYPE and CLIENT KILL TYPE select by."""
-    if client.kind in ("master", "replica"):
-        return client.kind
+    """The type CLIENT LIST TYPE and CLIENT KILL TYPE select by (the reference has no
+    replication: no master or replica links)."""
     if client.subscription_count():
         return "pubsub"
     return "normal"  # a MONITOR connection too
@@ -81,13 +80,7 @@ def client_type_by_name(word: bytes) -> str:
 
 
 def flag_letters(client) -> str:
-    letters = ""
-    if client.kind == "replica":
-        letters += "S"
-    elif client.kind == "monitor":
-        letters += "O"
-    if client.kind == "master":
-        letters += "M"
+    letters = ""  # (no S, O, M: no replicas, no MONITOR, no master link in the reference)
     if client.subscription_count():
         letters += "P"
     if client.transaction is not None:
@@ -199,13 +192,10 @@ def quit(client, args):
 
 @handler("reset")
 def reset(client, args):
-    if client.kind in ("replica", "master"):
-        raise CommandError("ERR can only reset normal client connections")
-    client.select(0)
+    client.select(0)  # (a replica or master link could not be reset: the reference has none)
     client.protocol = 2
     client.name = b""
     client.set_authenticated(not client.server.config["requirepass"])
-    client.kind = "normal"  # leaves MONITOR
     # Leaving a transaction or a subscription also concerns the families that keep server-side
     # state for them (watched keys, channel registries): they forget this client too.
     client.transaction = None

@@ -110,11 +110,6 @@ def _positive(raw: bytes, error: str) -> int:
 POP_COUNT = _nonnegative("ERR value is out of range, must be positive")
 
 
-def _side(word: bytes) -> bool | None:
-    """True for LEFT, False for RIGHT (any case), None for anything else."""
-    return {b"LEFT": True, b"RIGHT": False}.get(word.upper())
-
-
 def parse_mpop_count(raw: bytes) -> int:
     """LMPOP's COUNT, checked as it is read: an integer from 1 up."""
     return _positive(raw, "ERR count should be greater than 0")

@@ -17,7 +17,7 @@ from reference.config import ConfigSetError
 from reference.digest import dataset_digest, value_digest
 from reference.dispatch import CommandError
 from reference.patterns import glob_match
-from reference.protocol import OK, ErrorReply, Push, RespSet, Status, Verbatim
+from reference.protocol import OK, ErrorReply, Frames, Push, RespSet, Status, Verbatim
 from reference.server import NO_REPLY
 from reference.values import BadValue, parse_int
 
@@ -115,16 +115,7 @@ def config_set(client, args):
 
 @handler("config|resetstat")
 def config_resetstat(client, args):
-    # The counters INFO reports and Redis resets: server and keyspace statistics, per-command
-    # calls/usec/rejected/failed, per-error-code counts. Connected clients, uptime and the
-    # data are not statistics.
-    server = client.server
-    for stats in (server.stats, server.keyspace.stats):
-        for name in stats:
-            stats[name] = 0
-    for command in info._walk_commands(server.commands):
-        command.calls = command.usec = command.rejected_calls = command.failed_calls = 0
-    server.error_stats.clear()
+    info.reset_statistics(client.server)
     return OK
 
 
@@ -152,11 +143,9 @@ def key_specs(command_spec) -> list[dict]:
     """COMMAND INFO's key specifications, from the declared `key-specs:`."""
     out = []
     for key_spec in command_spec.key_specs:
-        begin = key_spec.begin_search
+        begin = key_spec.begin_search  # (spec/ declares no keyword search)
         if begin[0] == "index":
             begin_search = {"type": "index", "spec": {"index": begin[1]}}
-        elif begin[0] == "keyword":
-            begin_search = {"type": "keyword", "spec": {"keyword": begin[1], "startfrom": begin[2]}}
         else:
             begin_search = {"type": "unknown", "spec": {}}
         find = key_spec.find_keys
@@ -293,37 +282,22 @@ def command_list(client, args):
 
 
 def _keys_by_spec(key_spec, argv: list[bytes]) -> list[int] | None:
-    """Positions the key spec finds in argv, or None when argv does not fit it."""
-    begin = key_spec.begin_search
-    if begin[0] == "index":
-        first = begin[1]
-    else:  # the keyword, searched forwards from startfrom (or backwards when it is negative)
-        _, keyword, startfrom = begin
-        order = range(startfrom, len(argv)) if startfrom > 0 else range(len(argv) + startfrom, 0, -1)
-        first = next((i + 1 for i in order if 1 <= i < len(argv) and argv[i].upper() == keyword.encode()), 0)
-        if not first:
-            return []
-    kind, a, b, c = key_spec.find_keys
+    """Positions the key spec finds in argv, or None when argv does not fit it. The key specs
+    spec/ declares begin at an index and find a range (without a limit) or a count of keys;
+    any other kind belongs to a command with a @getkeys function of its own."""
+    first = key_spec.begin_search[1]
+    kind, *numbers = key_spec.find_keys
     if kind == "range":
-        lastkey, step, limit = a, b, c
-        if lastkey >= 0:
-            last = first + lastkey
-        elif not limit:
-            last = len(argv) + lastkey
-        else:
-            last = first + ((len(argv) - first) // limit + lastkey)
+        lastkey, step, _ = numbers  # (the limit: 0 in every declared range)
+        last = first + lastkey if lastkey >= 0 else len(argv) + lastkey
     else:
-        keynumidx, firstkey, step = a, b, c
-        if first + keynumidx >= len(argv):
-            return None
+        keynumidx, firstkey, step = numbers
         try:
-            numkeys = parse_int(argv[first + keynumidx])
+            numkeys = parse_int(argv[first + keynumidx])  # (the command's arity makes it there)
         except BadValue:
             return None
-        if numkeys < 0:
-            return None
         first += firstkey
-        last = first + numkeys - 1
+        last = first + numkeys - 1  # (a count below 1: last before first, no fit)
     if last >= len(argv) or last < first or first >= len(argv):
         return None
     return list(range(first, last + 1, step))
@@ -442,6 +416,9 @@ def _debug_reload(client, options: list[bytes]):
     server = client.server
     if b"nosave" not in words and not server.save_rdb():
         return ErrorReply("ERR")
+    if b"noflush" not in words:  # emptied first, as Redis does: a load that fails leaves nothing
+        for db in server.keyspace.dbs:
+            db.flush()
     path = os.path.join(server.config["dir"], server.config["dbfilename"])
     try:
         with open(path, "rb") as f:
@@ -449,11 +426,10 @@ def _debug_reload(client, options: list[bytes]):
     except (OSError, RDBLoadError):
         # Redis aborts the process on a corrupt file; a missing one gets this reply.
         return ErrorReply("ERR Error trying to load the RDB dump")
+    server.keyspace.last_load = (loaded.keys_loaded, loaded.keys_expired)
     for db, data, expires, access in zip(server.keyspace.dbs, loaded.data, loaded.expires,
                                          loaded.access):
-        if b"noflush" not in words:
-            db.flush()
-        elif b"merge" not in words and any(key in db.data for key in data):
+        if b"merge" not in words and any(key in db.data for key in data):  # (NOFLUSH only)
             return ErrorReply("ERR Error trying to load the RDB dump")
         for key, value in data.items():
             db.set(key, value)
@@ -480,8 +456,10 @@ def debug(client, args):
         server.log(f"DEBUG LOG: {args['message'].decode('utf-8', 'replace')}", "warning")
         return OK
     if subcommand == "error":
-        # The reply is the message itself, without an ERR prefix.
-        return ErrorReply(args["message"].decode("utf-8", "surrogateescape"))
+        # The reply is the message itself, without an ERR prefix. Redis writes it as raw
+        # protocol, so it is no error reply to its statistics (errorstats, failed_calls): a
+        # frame of its own here, which the server does not count.
+        return Frames([ErrorReply(args["message"].decode("utf-8", "surrogateescape"))])
     if subcommand == "protocol":
         return _debug_protocol(client, args["type"].decode("latin-1").lower())
     if subcommand == "reload":

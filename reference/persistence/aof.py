@@ -32,11 +32,14 @@ kept and the file is truncated after the last complete command; otherwise the se
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import signal
 import struct
 import time
 
+from reference.config import repr_arg
 from reference.persistence import rdb_load
 from reference.persistence.crc64 import crc64
 from reference.persistence.rdb import dump_rdb, encode_string
@@ -65,13 +68,11 @@ class AOFFile:
     def __init__(self, name: str, seq: int, kind: str):
         self.name, self.seq, self.kind = name, seq, kind
 
-    def line(self) -> str:
-        name = self.name
-        if any(not (33 <= ord(c) < 127) or c in '\\"' for c in name):
-            name = '"' + "".join(c if 32 < ord(c) < 127 and c not in '\\"' else
-                                 {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(
-                                     c, "\\x%02x" % ord(c)) for c in name) + '"'
-        return f"file {name} seq {self.seq} type {self.kind}\n"
+    def line(self) -> bytes:
+        name = os.fsencode(self.name)
+        if any(byte in b'\\"' or not 0x21 <= byte <= 0x7E for byte in name):  # sdsneedsrepr
+            name = repr_arg(name)
+        return b"file %s seq %d type %s\n" % (name, self.seq, self.kind.encode())
 
 
 class Manifest:
@@ -94,40 +95,37 @@ class Manifest:
 
     def text(self) -> bytes:
         files = ([self.base] if self.base else []) + self.history + self.incrs
-        return "".join(f.line() for f in files).encode("latin-1")
+        return b"".join(f.line() for f in files)
 
     @classmethod
     def parse(cls, data: bytes) -> Manifest:
-        """Read a manifest as Redis does; ManifestError says what is wrong and where."""
+        """Read a manifest as Redis does (lines of at most 1024 bytes, as fgets reads them into
+        its buffer); ManifestError says what is wrong and where."""
         manifest = cls()
-        lines = data.split(b"\n")
         if not data:
             raise ManifestError("Found an empty AOF manifest")
         max_seq = 0
-        for number, raw in enumerate(lines[:-1] if data.endswith(b"\n") else lines, start=1):
-            if raw.startswith(b"#"):
+        for number, chunk in enumerate(_manifest_lines(data), start=1):
+            if chunk.startswith(b"#"):  # a comment, or any piece of a long one
                 continue
-            line = raw.strip(b" \t\r\n").decode("latin-1")
-            if not data.endswith(b"\n") and number == len(lines):
-                # Redis reads lines of at most 1024 bytes and wants each to end with a newline.
-                raise ManifestError("The AOF manifest file contains too long line" if len(raw) >= 1024
-                                    else "Invalid AOF manifest file format", number, line)
-            if len(raw) >= 1024:
+            if not chunk.endswith(b"\n"):
                 raise ManifestError("The AOF manifest file contains too long line", number)
-            words = split_inline_args(line.encode("latin-1")) if line else None
+            raw = chunk.strip(b" \t\r\n")
+            line = os.fsdecode(raw)  # as shown in the log
+            words = split_inline_args(raw) if raw else None
             if not words or len(words) < 6 or len(words) % 2:
                 raise ManifestError("Invalid AOF manifest file format", number, line)
             name, seq, kind = None, 0, ""
             for key, value in zip(words[0::2], words[1::2]):
                 key = key.lower()
                 if key == b"file":
-                    name = value.decode("latin-1")
+                    name = os.fsdecode(value)
                     if "/" in name:
                         raise ManifestError("File can't be a path, just a filename", number, line)
                 elif key == b"seq":
                     seq = _atoll(value)
                 elif key == b"type":
-                    kind = value[:1].decode("latin-1")
+                    kind = os.fsdecode(value[:1])
             if not name or not seq or not kind:
                 raise ManifestError("Invalid AOF manifest file format", number, line)
             entry = AOFFile(name, seq, kind)
@@ -167,6 +165,16 @@ class Manifest:
         for entry in reversed(covered):
             entry.kind = HISTORY
             self.history.insert(0, entry)
+
+
+def _manifest_lines(data: bytes, size: int = 1024):
+    """The pieces fgets reads: up to and with a newline, at most `size` bytes each."""
+    pos = 0
+    while pos < len(data):
+        newline = data.find(b"\n", pos, pos + size)
+        end = pos + size if newline < 0 else newline + 1
+        yield data[pos:end]
+        pos = end
 
 
 def _atoll(text: bytes) -> int:
@@ -245,11 +253,7 @@ def select_command(db: int) -> bytes:
 
 
 def _score(score: float) -> bytes:
-    if score != score:
-        return b"nan"
-    if score in (float("inf"), float("-inf")):
-        return b"inf" if score > 0 else b"-inf"
-    return b"%.17g" % score
+    return b"%.17g" % score  # as C's printf: inf and -inf too
 
 
 def timestamp_annotation(unix_seconds: int) -> bytes:
@@ -264,7 +268,7 @@ def dataset_as_commands(keyspace, timestamp: int | None = None) -> bytes:
     from reference.keyspace import type_name
     out = [] if timestamp is None else [timestamp_annotation(timestamp)]
     for db in keyspace.dbs:
-        keys = list(db.keys())
+        keys = list(db.data)  # keys past their time too, with their PEXPIREAT, as Redis 7.0 writes them
         if not keys:
             continue
         out.append(select_command(db.id))
@@ -286,13 +290,11 @@ def dataset_as_commands(keyspace, timestamp: int | None = None) -> bytes:
                 step = 2 * ITEMS_PER_COMMAND
                 for i in range(0, len(items), step):
                     out.append(encode_command([b"ZADD", key, *items[i:i + step]]))
-            elif kind == "hash":
+            else:  # a hash: the only other type the reference keeps
                 items = [x for pair in value.items() for x in pair]
                 step = 2 * ITEMS_PER_COMMAND
                 for i in range(0, len(items), step):
                     out.append(encode_command([b"HMSET", key, *items[i:i + step]]))
-            else:
-                raise TypeError(f"no AOF form for {kind}")
             when = db.expires.get(key)
             if when is not None:
                 out.append(encode_command([b"PEXPIREAT", key, b"%d" % when]))
@@ -416,16 +418,29 @@ class AppendOnlyFile:
     # --- manifest on disk ------------------------------------------------------------------
 
     def persist_manifest(self, manifest: Manifest) -> bool:
+        """Write the manifest to a temporary file, then rename it over the manifest; False
+        (and logged as Redis logs it) if that fails."""
         name = self.prefix + MANIFEST_SUFFIX
-        temporary = self.path(TEMP_PREFIX + name)
+        temporary = TEMP_PREFIX + name
         try:
-            with open(temporary, "wb") as f:
+            fd = os.open(self.path(temporary), os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644)
+        except OSError as error:
+            self._log(f"Can't open the AOF manifest file {temporary}: {error.strerror}", "warning")
+            return False
+        try:
+            with open(fd, "wb") as f:
                 f.write(manifest.text())
                 f.flush()
-                os.fsync(f.fileno())
-            os.replace(temporary, self.path(name))
+                os.fsync(fd)
         except OSError as error:
-            self._log(f"Can't persist the AOF manifest file {name}: {error.strerror}", "warning")
+            self._log(f"Error trying to write the temporary AOF manifest file {temporary}: "
+                      f"{error.strerror}", "warning")
+            return False
+        try:
+            os.rename(self.path(temporary), self.path(name))
+        except OSError as error:
+            self._log(f"Error trying to rename the temporary AOF manifest file {temporary} into {name}: "
+                      f"{error.strerror}", "warning")
             return False
         return True
 
@@ -433,7 +448,7 @@ class AppendOnlyFile:
         """The manifest on disk (an empty one if there is no directory or no manifest); a bad
         one ends the process as Redis does."""
         path = self.path(self.prefix + MANIFEST_SUFFIX)
-        if not os.path.isdir(self.dirname) or not os.path.exists(path):
+        if not os.path.isdir(self.dirname) or not os.path.isfile(path):  # (anything else: none)
             return Manifest()
         try:
             with open(path, "rb") as f:
@@ -457,10 +472,7 @@ class AppendOnlyFile:
             return
         for entry in self.manifest.history:
             self._log(f"Removing the history file {entry.name} in the background")
-            try:
-                os.unlink(self.path(entry.name))
-            except OSError:
-                pass
+            _unlink(self.path(entry.name))
         self.manifest.history = []
         self.persist_manifest(self.manifest)
 
@@ -496,7 +508,7 @@ class AppendOnlyFile:
         if os.path.isdir(self.dirname) and (manifest.base or manifest.incrs) and not interrupted:
             return
         try:
-            os.makedirs(self.dirname, exist_ok=True)
+            _create_dir(self.dirname)
         except OSError as error:
             self._log(f"Can't open or create append-only dir {self.dirname}: {error.strerror}", "warning")
             raise SystemExit(1)
@@ -534,7 +546,7 @@ class AppendOnlyFile:
 
     def open_on_start(self) -> None:
         try:
-            os.makedirs(self.dirname, exist_ok=True)
+            _create_dir(self.dirname)
         except OSError as error:
             self._log(f"Can't open or create append-only dir {self.dirname}: {error.strerror}", "warning")
             raise SystemExit(1)
@@ -562,10 +574,8 @@ class AppendOnlyFile:
     def _files_size(self) -> int:
         total = 0
         for entry in ([self.manifest.base] if self.manifest.base else []) + self.manifest.incrs:
-            try:
+            with contextlib.suppress(OSError):  # (each was there when the AOF was opened)
                 total += os.stat(self.path(entry.name)).st_size
-            except OSError:
-                pass
         return total
 
     # --- loading ---------------------------------------------------------------------------
@@ -587,6 +597,7 @@ class AppendOnlyFile:
                 raise LoadFailed() from None
         if total == 0:
             return True  # AOF_EMPTY: nothing to load, still "loaded from append only file"
+        self.server.keyspace.last_load = (0, 0)  # what a base's RDB image loads counts
         for number, entry in enumerate(files, start=1):
             last = number == len(files)
             started = time.monotonic()
@@ -603,12 +614,9 @@ class AppendOnlyFile:
         """Load one file: "ok", "empty" or "truncated" (its tail was cut off, as
         aof-load-truncated allows); LoadFailed otherwise."""
         path = self.path(name)
-        try:
+        try:  # (load_files found it there already)
             with open(path, "rb") as f:
                 data = f.read()
-        except FileNotFoundError as error:
-            self._log(f"The append log file {name} doesn't exist: {error.strerror}", "warning")
-            raise LoadFailed() from None
         except OSError as error:
             self._log(f"Fatal error: can't open the append log file {name} for reading: "
                       f"{error.strerror}", "warning")
@@ -684,6 +692,8 @@ class AppendOnlyFile:
                 text = reply[4:] if reply.startswith("ERR ") else "-" + reply
                 server.log(f"== CRITICAL == This server is sending an error to its AOF-loading-client: "
                            f"'{text[:4096]}' after processing the command '{command.name}'", "warning")
+                server.count_error(reply)  # INFO counts it, as any error reply, and as unexpected
+                server.stats["unexpected_error_replies"] += 1
 
         server.keyspace.loading = True  # nothing expires while the commands run
         try:
@@ -801,6 +811,7 @@ class AppendOnlyFile:
         except OSError as error:
             self._log(f"Error moving temp append only file on the final destination: {error.strerror}",
                       "warning")
+            _unlink(temporary)
             return False
         return True
 
@@ -831,11 +842,10 @@ class AppendOnlyFile:
         return True
 
     def rewrite_background(self) -> bool:
-        """Start a rewrite in a forked child; False (and logged) if it cannot start."""
-        if self.in_progress or self.server.snapshots.in_progress:
-            return False
+        """Start a rewrite in a forked child; False (and logged) if it cannot start. The callers
+        start none while another child (a rewrite, a save) runs."""
         try:
-            os.makedirs(self.dirname, exist_ok=True)
+            _create_dir(self.dirname)
         except OSError as error:
             self._log(f"Can't open or create append-only dir {self.dirname}: {error.strerror}", "warning")
             self.last_rewrite_ok = False
@@ -845,14 +855,14 @@ class AppendOnlyFile:
             self.last_rewrite_ok = False
             return False
         self.rewrites += 1
+        started = time.perf_counter()
         try:
-            pid = os.fork()
+            pid = os.fork() or self._child()  # the child (fork gave it 0) never returns from _child
         except OSError as error:
             self.last_rewrite_ok = False
             self._log(f"Can't rewrite append only file in background: fork: {error.strerror}", "warning")
             return False
-        if pid == 0:
-            self._child()  # never returns
+        self.server.snapshots.count_fork(started)
         self._log(f"Background append only file rewriting started by pid {pid}")
         self.child_pid = pid
         self.scheduled = False
@@ -879,14 +889,12 @@ class AppendOnlyFile:
             self._log("Background AOF rewrite terminated with success")
             self._install_rewrite(temporary)
         elif not by_signal:
-            self.last_rewrite_ok = False
-            self.consecutive_failures += 1
             self._log("Background AOF rewrite terminated with error", "warning")
+            self._rewrite_failed()
         else:
-            if by_signal != signal.SIGUSR1:
-                self.last_rewrite_ok = False
-                self.consecutive_failures += 1
             self._log(f"Background AOF rewrite terminated by signal {by_signal}", "warning")
+            if by_signal != signal.SIGUSR1:  # SIGUSR1: stopped on purpose, no failure
+                self._rewrite_failed()
         remove_temp_files(pid)
         if self.state == WAIT_REWRITE:  # it failed: try again, writes since are in no file
             self._drop_temp_incr()
@@ -903,29 +911,23 @@ class AppendOnlyFile:
         except OSError as error:
             self._log(f"Error trying to rename the temporary AOF base file {temporary} into "
                       f"{self.path(base_name)}: {error.strerror}", "warning")
-            self.last_rewrite_ok = False
-            self.consecutive_failures += 1
-            return
+            return self._rewrite_failed()
         self._log(f"Successfully renamed the temporary AOF base file {temporary} into {base_name}")
+        new_files = [self.path(base_name)]  # removed again if the rewrite cannot be installed
         if self.state == WAIT_REWRITE:
             incr_name = manifest.new_incr(self.prefix)
             try:
                 os.replace(self.path(self.temp_incr_name), self.path(incr_name))
             except OSError as error:
-                self._log(f"Error trying to rename the temporary AOF incr file {self.temp_incr_name} "
-                          f"into {incr_name}: {error.strerror}", "warning")
-                _unlink(self.path(base_name))
-                self.last_rewrite_ok = False
-                self.consecutive_failures += 1
-                return
+                self._log(f"Error trying to rename the temporary AOF incr file {self.path(self.temp_incr_name)} "
+                          f"into {self.path(incr_name)}: {error.strerror}", "warning")
+                return self._rewrite_failed(*new_files)
+            new_files.append(self.path(incr_name))
             self._log(f"Successfully renamed the temporary AOF incr file {self.temp_incr_name} "
                       f"into {incr_name}")
         manifest.incrs_to_history(keep_last=self.fd is not None)
         if not self.persist_manifest(manifest):
-            _unlink(self.path(base_name))
-            self.last_rewrite_ok = False
-            self.consecutive_failures += 1
-            return
+            return self._rewrite_failed(*new_files)
         self.manifest = manifest
         if self.state != OFF:
             self.current_size = os.stat(self.path(base_name)).st_size + self.incr_size
@@ -936,6 +938,12 @@ class AppendOnlyFile:
         self._log("Background AOF rewrite finished successfully")
         if self.state == WAIT_REWRITE:
             self.state = ON
+
+    def _rewrite_failed(self, *new_files: str) -> None:
+        for path in new_files:
+            _unlink(path)
+        self.last_rewrite_ok = False
+        self.consecutive_failures += 1
 
     def _drop_temp_incr(self) -> None:
         if self.fd is not None:
@@ -949,11 +957,8 @@ class AppendOnlyFile:
             return
         pid = self.child_pid
         self._log(f"Killing running AOF rewrite child: {pid}")
-        try:
-            os.kill(pid, signal.SIGUSR1)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
+        os.kill(pid, signal.SIGUSR1)  # (not reaped yet: the pid is still its own)
+        os.waitpid(pid, 0)
         remove_temp_files(pid)
         self.child_pid = None
         self.rewrite_started = -1
@@ -1002,10 +1007,7 @@ class AppendOnlyFile:
 
     def cron(self) -> None:
         if self.in_progress:
-            try:
-                pid, status = os.waitpid(self.child_pid, os.WNOHANG)
-            except ChildProcessError:
-                pid, status = self.child_pid, 1 << 8
+            pid, status = os.waitpid(self.child_pid, os.WNOHANG)
             if pid:
                 if os.WIFSIGNALED(status):
                     self._rewrite_done(pid, -1, os.WTERMSIG(status))
@@ -1053,6 +1055,15 @@ def remove_temp_files(pid: int) -> None:
     _unlink(f"temp-rewriteaof-{pid}.aof")
 
 
+def _create_dir(path: str) -> None:
+    """util.c dirCreateIfMissing: an existing directory is fine, anything else there is not."""
+    try:
+        os.mkdir(path, 0o755)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)) from None
+
+
 def _unlink(path: str) -> None:
     try:
         os.unlink(path)
@@ -1061,9 +1072,7 @@ def _unlink(path: str) -> None:
 
 
 def record_effects(server, effects) -> None:
-    aof = getattr(server, "aof", None)
-    if aof is not None:
-        aof.feed(effects)
+    server.aof.feed(effects)
 
 
 def attach(server) -> AppendOnlyFile:

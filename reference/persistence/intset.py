@@ -4,6 +4,7 @@ A new intset uses the smallest width that holds every member (Redis only ever wi
 set that once held a wide member keeps the wide encoding: contents alone cannot tell)."""
 from __future__ import annotations
 
+import operator
 import struct
 
 _FORMATS = {2: "h", 4: "i", 8: "q"}
@@ -14,7 +15,7 @@ class IntsetError(ValueError):
 
 
 def encode(members) -> bytes:
-    values = sorted(int(m) for m in members)
+    values = sorted(map(int, members))
     width = 2
     if values and (values[0] < -(1 << 15) or values[-1] >= 1 << 15):
         width = 4
@@ -24,12 +25,17 @@ def encode(members) -> bytes:
 
 
 def decode(data: bytes) -> list[bytes]:
+    """The members, ascending, as their decimal texts; IntsetError if malformed."""
     if len(data) < 8:
         raise IntsetError("intset too short")
-    width, count = struct.unpack_from("<II", data)
+    width, count = _HEADER.unpack_from(data)
     if width not in _FORMATS or len(data) != 8 + width * count:
         raise IntsetError("intset size wrong")
     values = struct.unpack_from(f"<{count}{_FORMATS[width]}", data, 8)
-    if any(a >= b for a, b in zip(values, values[1:])):
+    if not all(map(operator.lt, values, values[1:])):
         raise IntsetError("intset not strictly ascending")
-    return [b"%d" % v for v in values]
+    # All the texts from one formatting, b"1 2 3 ".split(): a fraction of one per member.
+    return (b"%d " * count % values).split()
+
+
+_HEADER = struct.Struct("<II")

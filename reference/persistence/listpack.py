@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 
-from reference.values import string2ll
+from reference.values import INTEGER_FIRST_BYTES, string2ll
 
 TERMINATOR = 0xFF
 UNKNOWN_COUNT = 0xFFFF
@@ -21,31 +21,44 @@ class ListpackError(ValueError):
     """The bytes are not a well-formed listpack."""
 
 
-def _encode_entry(item: bytes) -> bytes:
-    n = string2ll(item) if len(item) < 21 else None
-    if n is not None:
-        if 0 <= n <= 127:
-            body = bytes([n])
-        elif -4096 <= n <= 4095:
-            n &= 0x1FFF
-            body = bytes([0xC0 | (n >> 8), n & 0xFF])
-        elif -(1 << 15) <= n < 1 << 15:
-            body = b"\xf1" + struct.pack("<h", n)
-        elif -(1 << 23) <= n < 1 << 23:
-            body = b"\xf2" + (n & 0xFFFFFF).to_bytes(3, "little")
-        elif -(1 << 31) <= n < 1 << 31:
-            body = b"\xf3" + struct.pack("<i", n)
-        else:
-            body = b"\xf4" + struct.pack("<q", n)
+# The entries of the integers 0..127 (one byte, and a backlen of 1), and their text.
+_SMALL_INT_ENTRIES = [bytes([n, 1]) for n in range(128)]
+_SMALL_INT_TEXTS = [b"%d" % n for n in range(128)]
+_INT16, _INT32, _INT64 = struct.Struct("<Bhb").pack, struct.Struct("<Bib").pack, struct.Struct("<Bqb").pack
+
+
+def entry(item: bytes) -> bytes:
+    """One entry: encoding, data and backlen. A string that spells an integer is stored as
+    one (only a digit or '-' can start such a string: a cheap test first); any other in the
+    6, 12 or 32-bit string encoding its length calls for."""
+    size = len(item)
+    if size and size < 21 and item[0] in INTEGER_FIRST_BYTES:
+        n = string2ll(item)
+        if n is not None:
+            return _integer_entry(n)
+    if size < 64:
+        return b"%c%b%c" % (0x80 | size, item, size + 1)
+    if size < 4096:
+        body = b"%c%c%b" % (0xE0 | (size >> 8), size & 0xFF, item)
     else:
-        size = len(item)
-        if size < 64:
-            body = bytes([0x80 | size]) + item
-        elif size < 4096:
-            body = bytes([0xE0 | (size >> 8), size & 0xFF]) + item
-        else:
-            body = b"\xf0" + struct.pack("<I", size) + item
+        body = b"\xf0" + struct.pack("<I", size) + item
     return body + _backlen(len(body))
+
+
+def _integer_entry(n: int) -> bytes:
+    """The smallest integer encoding that holds n (each with its one-byte backlen)."""
+    if 0 <= n <= 127:
+        return _SMALL_INT_ENTRIES[n]
+    if -4096 <= n <= 4095:  # 13 bits, two's complement
+        n &= 0x1FFF
+        return b"%c%c\x02" % (0xC0 | (n >> 8), n & 0xFF)
+    if -(1 << 15) <= n < 1 << 15:
+        return _INT16(0xF1, n, 3)
+    if -(1 << 23) <= n < 1 << 23:
+        return b"\xf2" + (n & 0xFFFFFF).to_bytes(3, "little") + b"\x04"
+    if -(1 << 31) <= n < 1 << 31:
+        return _INT32(0xF3, n, 5)
+    return _INT64(0xF4, n, 9)
 
 
 def _backlen(size: int) -> bytes:
@@ -57,68 +70,83 @@ def _backlen(size: int) -> bytes:
     return bytes([size >> (7 * (groups - 1))] + out) if groups > 1 else bytes([size])
 
 
-def entry_size(item: bytes) -> int:
-    """Bytes the item takes in a listpack (quicklist node sizing)."""
-    return len(_encode_entry(bytes(item)))
+HEADER_SIZE = 6  # total size (u32) and count (u16); a terminator byte ends the listpack
+_HEADER = struct.Struct("<IH")
+
+
+def from_entries(entries: list[bytes]) -> bytes:
+    """A listpack of entries already encoded (`entry`)."""
+    body = b"".join(entries)
+    return _HEADER.pack(HEADER_SIZE + len(body) + 1, min(len(entries), UNKNOWN_COUNT)) + body + b"\xff"
 
 
 def encode(items) -> bytes:
-    body = b"".join(_encode_entry(bytes(item)) for item in items)
-    count = len(items) if hasattr(items, "__len__") else None
-    if count is None:
-        raise TypeError("items must be a sized collection")
-    total = 6 + len(body) + 1
-    return struct.pack("<IH", total, min(count, UNKNOWN_COUNT)) + body + bytes([TERMINATOR])
+    """A listpack of the items (an iterable of bytes)."""
+    return from_entries(list(map(entry, items)))
 
 
 def decode(data: bytes) -> list[bytes]:
-    """The items of a listpack, integers as their decimal text; ListpackError if malformed."""
-    if len(data) < 7:
+    """The items of a listpack, integers as their decimal text; ListpackError if malformed:
+    the header's size and terminator, every entry within bounds with the backlen its size
+    calls for, and the header's count (unless 65535) all checked."""
+    size = len(data)
+    if size < HEADER_SIZE + 1:
         raise ListpackError("listpack too short")
-    total, count = struct.unpack_from("<IH", data)
-    if total != len(data) or data[-1] != TERMINATOR:
+    total, count = _HEADER.unpack_from(data)
+    end = size - 1
+    if total != size or data[end] != TERMINATOR:
         raise ListpackError("listpack size or terminator wrong")
     items: list[bytes] = []
-    i, end = 6, len(data) - 1
+    append = items.append
+    i = HEADER_SIZE
     try:
+        # The two commonest entries are read here, the others by _other_entry. Both have
+        # a one-byte backlen, their size.
         while i < end:
-            start = i
             first = data[i]
-            if first < 0x80:
-                item, i = b"%d" % first, i + 1
-            elif first < 0xC0:
-                size = first & 0x3F
-                item, i = data[i + 1:i + 1 + size], i + 1 + size
-                if len(item) != size:
-                    raise ListpackError("string past the end")
-            elif first < 0xE0:
-                n = ((first & 0x1F) << 8) | data[i + 1]
-                item, i = b"%d" % (n - (1 << 13) if n >= 1 << 12 else n), i + 2
-            elif first < 0xF0:
-                size = ((first & 0x0F) << 8) | data[i + 1]
-                item, i = data[i + 2:i + 2 + size], i + 2 + size
-                if len(item) != size:
-                    raise ListpackError("string past the end")
-            elif first == 0xF0:
-                size = struct.unpack_from("<I", data, i + 1)[0]
-                item, i = data[i + 5:i + 5 + size], i + 5 + size
-                if len(item) != size:
-                    raise ListpackError("string past the end")
-            elif first in (0xF1, 0xF2, 0xF3, 0xF4):
-                width = {0xF1: 2, 0xF2: 3, 0xF3: 4, 0xF4: 8}[first]
-                raw = data[i + 1:i + 1 + width]
-                if len(raw) != width:
-                    raise ListpackError("integer past the end")
-                item, i = b"%d" % int.from_bytes(raw, "little", signed=True), i + 1 + width
+            if first < 0x80:  # 7-bit unsigned integer (size 1)
+                append(_SMALL_INT_TEXTS[first])
+                if data[i + 1] != 1:
+                    raise ListpackError("bad backlen")
+                i += 2
+            elif first < 0xC0:  # string of up to 63 bytes (size 1 + its length)
+                backlen_at = i + first - 0x7F
+                append(data[i + 1:backlen_at])
+                if data[backlen_at] != first - 0x7F:
+                    raise ListpackError("bad backlen")
+                i = backlen_at + 1
             else:
-                raise ListpackError(f"bad entry encoding {first:#x}")
-            back = _backlen(i - start)
-            if data[i:i + len(back)] != back:
-                raise ListpackError("bad backlen")
-            i += len(back)
-            items.append(bytes(item))
+                i = _other_entry(data, i, first, append)
     except (IndexError, struct.error):
         raise ListpackError("entry past the end") from None
     if i != end or (count != UNKNOWN_COUNT and count != len(items)):
-        raise ListpackError("entry count wrong")
+        raise ListpackError("entry past the end, or count wrong")
     return items
+
+
+def _other_entry(data: bytes, i: int, first: int, append) -> int:
+    """Appends the item of the entry at i, whose first byte is `first` (0xC0 or more), and
+    returns where the next entry starts."""
+    if first < 0xE0:  # 13-bit signed integer
+        n = ((first & 0x1F) << 8) | data[i + 1]
+        append(b"%d" % (n - (1 << 13) if n >= 1 << 12 else n))
+        size = 2
+    elif first < 0xF0:  # string of up to 4095 bytes
+        size = 2 + (((first & 0x0F) << 8) | data[i + 1])
+        append(data[i + 2:i + size])
+    elif first == 0xF0:  # string of up to 2**32 - 1 bytes
+        size = 5 + _U32.unpack_from(data, i + 1)[0]
+        append(data[i + 5:i + size])
+    elif first <= 0xF4:  # 16, 24, 32 and 64-bit signed integers
+        size = _INTEGER_SIZES[first]
+        append(b"%d" % int.from_bytes(data[i + 1:i + size], "little", signed=True))
+    else:
+        raise ListpackError(f"bad entry encoding {first:#x}")
+    back = _backlen(size)
+    if data[i + size:i + size + len(back)] != back:
+        raise ListpackError("bad backlen")
+    return i + size + len(back)
+
+
+_U32 = struct.Struct("<I")
+_INTEGER_SIZES = {0xF1: 3, 0xF2: 4, 0xF3: 5, 0xF4: 9}  # encoding byte and data

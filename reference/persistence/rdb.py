@@ -16,14 +16,18 @@ compact type and the plain one, so that a file holds what Redis's own would for 
 """
 from __future__ import annotations
 
+import gc
+import math
 import os
 import struct
 import time
+from contextlib import contextmanager
+from itertools import chain
 
 from reference.keyspace import type_name
 from reference.persistence import intset, listpack, lzf
 from reference.persistence.crc64 import crc64
-from reference.values import string2ll
+from reference.values import INTEGER_FIRST_BYTES, string2ll
 
 RDB_VERSION = 10
 OPCODE_FUNCTION2 = 0xF5
@@ -56,10 +60,11 @@ TYPE_LIST_QUICKLIST_2 = 18
 ENC_INT8, ENC_INT16, ENC_INT32, ENC_LZF = 0xC0, 0xC1, 0xC2, 0xC3
 QUICKLIST_NODE_PLAIN, QUICKLIST_NODE_PACKED = 1, 2
 
-# Quicklist nodes: a negative list-max-listpack-size -1..-5 caps a node's listpack at these
-# bytes; a positive one caps its entries, within a safety limit of 8 KiB.
+# Quicklist nodes: a negative list-max-listpack-size -1..-5 (less is -5) caps a node's listpack
+# at these bytes; a positive one caps its entries, within a safety limit of 8 KiB.
 NODE_SIZE_LIMITS = (4096, 8192, 16384, 32768, 65536)
 NODE_SAFETY_LIMIT = 8192
+FILL_MAX = (1 << 15) - 1  # a positive list-max-listpack-size counts elements up to this
 ENTRY_OVERHEAD_ESTIMATE = 8  # what Redis adds to an element's length to guess its cost
 
 
@@ -73,98 +78,133 @@ def encode_length(n: int) -> bytes:
     return b"\x81" + struct.pack(">Q", n)
 
 
+_INT8, _INT16, _INT32 = struct.Struct("<Bb").pack, struct.Struct("<Bh").pack, struct.Struct("<Bi").pack
+
+
 def encode_string(value: bytes, compress: bool = False) -> bytes:
     """A string as rdbSaveRawString writes it (integer encodings, LZF when `compress`)."""
-    value = bytes(value)
-    if len(value) <= 11:
+    size = len(value)
+    if size <= 11 and size and value[0] in INTEGER_FIRST_BYTES:
         n = string2ll(value)
         if n is not None:
             if -(1 << 7) <= n < 1 << 7:
-                return bytes([ENC_INT8]) + struct.pack("<b", n)
+                return _INT8(ENC_INT8, n)
             if -(1 << 15) <= n < 1 << 15:
-                return bytes([ENC_INT16]) + struct.pack("<h", n)
+                return _INT16(ENC_INT16, n)
             if -(1 << 31) <= n < 1 << 31:
-                return bytes([ENC_INT32]) + struct.pack("<i", n)
-    if compress and len(value) > 20:
-        packed = lzf.compress(value, len(value) - 4)
+                return _INT32(ENC_INT32, n)
+    if compress and size > 20:
+        packed = lzf.compress(value, size - 4)
         if packed is not None:
-            return bytes([ENC_LZF]) + encode_length(len(packed)) + encode_length(len(value)) + packed
-    return encode_length(len(value)) + value
+            return bytes([ENC_LZF]) + encode_length(len(packed)) + encode_length(size) + packed
+    if size < 1 << 6:
+        return b"%c%b" % (size, value)
+    return encode_length(size) + value
 
 
-def _double(score: float) -> bytes:
-    return struct.pack("<d", score)
+_DOUBLE = struct.Struct("<d").pack
+_SCORE_INTEGER_LIMIT = float(2 ** 62)
 
 
 def score_text(score: float) -> bytes:
     """A score as a listpack holds it (Redis's d2string): integral values within +-2^62 as
-    integers, others as %.17g."""
-    if score != score:
-        return b"nan"
-    if score in (float("inf"), float("-inf")):
-        return b"inf" if score > 0 else b"-inf"
-    if score == 0:
-        return b"-0" if str(score).startswith("-") else b"0"
-    if -(2 ** 62) <= score <= 2 ** 62 and score == int(score):
+    integers (but -0 as "-0"), others as %.17g (which spells infinities inf and -inf)."""
+    if -_SCORE_INTEGER_LIMIT <= score <= _SCORE_INTEGER_LIMIT and score == int(score):
+        if score == 0 and math.copysign(1.0, score) < 0:
+            return b"-0"
         return b"%d" % int(score)
     return b"%.17g" % score
 
 
 def quicklist_nodes(items, fill: int) -> list[list[bytes]]:
-    """The elements split into listpack nodes as a list built by RPUSH is (quicklistPushTail)."""
+    """The elements split into listpack nodes as a list built by RPUSH is (quicklistPushTail),
+    each node a list of its listpack entries (`listpack.entry`)."""
     nodes: list[list[bytes]] = []
-    size = 0
+    fill = max(-len(NODE_SIZE_LIMITS), min(fill, FILL_MAX))  # as quicklistSetFill bounds it
+    size_limit = NODE_SIZE_LIMITS[-fill - 1] if fill < 0 else None
+    node: list[bytes] = []
+    size = 0  # the node's listpack bytes
     for item in items:
-        limit_ok = False
-        if nodes:
+        encoded = listpack.entry(item)
+        if node:
             new_size = size + len(item) + ENTRY_OVERHEAD_ESTIMATE
-            if fill < 0 and -fill - 1 < len(NODE_SIZE_LIMITS):
-                limit_ok = new_size <= NODE_SIZE_LIMITS[-fill - 1]
-            if not limit_ok and new_size <= NODE_SAFETY_LIMIT:
-                limit_ok = len(nodes[-1]) < fill
-        if limit_ok:
-            nodes[-1].append(item)
-            size += listpack.entry_size(item)
-        else:
-            nodes.append([item])
-            size = 7 + listpack.entry_size(item)
+            fits = size_limit is not None and new_size <= size_limit
+            if not fits and new_size <= NODE_SAFETY_LIMIT:
+                fits = len(node) < fill
+            if fits:
+                node.append(encoded)
+                size += len(encoded)
+                continue
+        node = [encoded]
+        nodes.append(node)
+        size = listpack.HEADER_SIZE + 1 + len(encoded)
     return nodes
+
+
+# The writers of each type, as Redis 7.0 holds it in memory: (value, compress, list_fill) ->
+# (RDB type, serialized value).
+
+def _string(value, compress: bool, list_fill: int) -> tuple[int, bytes]:
+    return TYPE_STRING, encode_string(value, compress)
+
+
+def _list(value, compress: bool, list_fill: int) -> tuple[int, bytes]:
+    nodes = quicklist_nodes(value, list_fill)
+    packed_node = encode_length(QUICKLIST_NODE_PACKED)
+    out = [encode_length(len(nodes))]
+    for node in nodes:
+        out.append(packed_node)
+        out.append(encode_string(listpack.from_entries(node), compress))
+    return TYPE_LIST_QUICKLIST_2, b"".join(out)
+
+
+def _set(value, compress: bool, list_fill: int) -> tuple[int, bytes]:
+    if value.intset:
+        return TYPE_SET_INTSET, encode_string(intset.encode(value), compress)
+    return TYPE_SET, encode_length(len(value)) + b"".join([encode_string(m, compress) for m in value])
+
+
+def _hash(value, compress: bool, list_fill: int) -> tuple[int, bytes]:
+    if not value.hashtable:
+        blob = listpack.encode(chain.from_iterable(value.items()))
+        return TYPE_HASH_LISTPACK, encode_string(blob, compress)
+    return TYPE_HASH, encode_length(len(value)) + b"".join(
+        [encode_string(field, compress) + encode_string(data, compress) for field, data in value.items()])
+
+
+def _zset(value, compress: bool, list_fill: int) -> tuple[int, bytes]:
+    if not value.skiplist:
+        entry = listpack.entry
+        entries = []
+        for score, member in value.order:
+            entries.append(entry(member))
+            entries.append(entry(score_text(score)))
+        return TYPE_ZSET_LISTPACK, encode_string(listpack.from_entries(entries), compress)
+    # Highest score first, as Redis walks its skiplist from the tail.
+    return TYPE_ZSET_2, encode_length(len(value)) + b"".join(
+        [encode_string(member, compress) + _DOUBLE(score) for score, member in reversed(value.order)])
+
+
+_WRITERS = {"string": _string, "list": _list, "set": _set, "hash": _hash, "zset": _zset}
+_writer_of_class: dict[type, object] = {}  # filled as classes are met: one lookup per value
 
 
 def encode_value(value, compress: bool = True, list_fill: int = -2) -> tuple[int, bytes]:
     """(RDB type, serialized value) of a stored value, in the encoding Redis would hold it."""
-    if isinstance(value, (bytes, bytearray)):
-        return TYPE_STRING, encode_string(value, compress)
-    kind = type_name(value)
-    if kind == "list":
-        nodes = quicklist_nodes(value, list_fill)
-        return TYPE_LIST_QUICKLIST_2, encode_length(len(nodes)) + b"".join(
-            encode_length(QUICKLIST_NODE_PACKED) + encode_string(listpack.encode(node), compress)
-            for node in nodes)
-    if kind == "set":
-        if value.intset:
-            return TYPE_SET_INTSET, encode_string(intset.encode(value), compress)
-        return TYPE_SET, encode_length(len(value)) + b"".join(encode_string(m, compress) for m in value)
-    if kind == "hash":
-        if not value.hashtable:
-            flat = [x for pair in value.items() for x in pair]
-            return TYPE_HASH_LISTPACK, encode_string(listpack.encode(flat), compress)
-        return TYPE_HASH, encode_length(len(value)) + b"".join(
-            encode_string(field, compress) + encode_string(data, compress) for field, data in value.items())
-    if kind == "zset":
-        if not value.skiplist:
-            flat = [x for score, member in value.order for x in (member, score_text(score))]
-            return TYPE_ZSET_LISTPACK, encode_string(listpack.encode(flat), compress)
-        # Highest score first, as Redis walks its skiplist from the tail.
-        return TYPE_ZSET_2, encode_length(len(value)) + b"".join(
-            encode_string(member, compress) + _double(score) for score, member in reversed(value.order))
-    raise TypeError(f"no RDB encoding for {kind}")
+    writer = _writer_of_class.get(type(value))
+    if writer is None:
+        kind = "string" if isinstance(value, (bytes, bytearray)) else type_name(value)
+        writer = _writer_of_class[type(value)] = _WRITERS[kind]
+    return writer(value, compress, list_fill)
+
+
+# The settings writing reads from a config, and Redis's defaults for them (config None).
+WRITE_DEFAULTS = {"rdbcompression": True, "list-max-listpack-size": -2, "maxmemory-policy": "noeviction"}
 
 
 def _options(config) -> dict:
-    if config is None:
-        return {"compress": True, "list_fill": -2}
-    return {"compress": bool(config["rdbcompression"]), "list_fill": config["list-max-listpack-size"]}
+    settings = WRITE_DEFAULTS if config is None else config
+    return {"compress": bool(settings["rdbcompression"]), "list_fill": settings["list-max-listpack-size"]}
 
 
 LFU_INIT_VAL = 5  # the LFU counter of a new key, the only one the reference keeps (OBJECT FREQ)
@@ -173,16 +213,8 @@ LFU_INIT_VAL = 5  # the LFU counter of a new key, the only one the reference kee
 def _eviction_info(config) -> str | None:
     """What a file records per key for the maxmemory-policy: "lru" (IDLE: seconds since the key
     was last used), "lfu" (FREQ: its access counter) or None."""
-    policy = maxmemory_policy(config)
+    policy = (WRITE_DEFAULTS if config is None else config)["maxmemory-policy"]
     return "lru" if "lru" in policy else "lfu" if "lfu" in policy else None
-
-
-def maxmemory_policy(config) -> str:
-    """The config's maxmemory-policy; noeviction (the default) for none or a partial one."""
-    try:
-        return config["maxmemory-policy"]
-    except (TypeError, KeyError):
-        return "noeviction"
 
 
 def dump_payload(value, config=None) -> bytes:
@@ -192,9 +224,33 @@ def dump_payload(value, config=None) -> bytes:
     return data + struct.pack("<Q", crc64(data))
 
 
+@contextmanager
+def cyclic_gc_paused(freeze: bool = False):
+    """Saving or loading a keyspace makes millions of containers and not one reference cycle:
+    Python's cyclic collector, were it to run meanwhile, would only walk them again and again
+    (a third of the time of loading a large file). `freeze` (loading at start-up, when nothing
+    else lives yet): what exists at the end, the values just loaded, is moved out of the
+    collector's sight for good (gc.freeze) rather than walked once more by the next
+    collections; those values are freed, as ever, when no longer referenced."""
+    enabled = gc.isenabled()  # off already in an enclosing pause
+    gc.disable()
+    try:
+        yield
+    finally:
+        if freeze:
+            gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+_EXPIRETIME_MS = struct.Struct("<Bq").pack
+_TYPE_BYTES = [bytes([kind]) for kind in range(256)]
+
+
 def dump_rdb(keyspace, used_memory: int = 0, checksum: bool = True, config=None) -> bytes:
-    """The whole keyspace as an RDB file's bytes. `config` (optional) supplies rdbcompression
-    and list-max-listpack-size; without it Redis's defaults apply."""
+    """The whole keyspace as an RDB file's bytes. `config` (optional) supplies rdbcompression,
+    list-max-listpack-size and maxmemory-policy; without it Redis's defaults (WRITE_DEFAULTS)
+    apply."""
     options = _options(config)
     compress = options["compress"]
     eviction_info = _eviction_info(config)
@@ -203,26 +259,34 @@ def dump_rdb(keyspace, used_memory: int = 0, checksum: bool = True, config=None)
            (b"used-mem", b"%d" % used_memory), (b"aof-base", b"0")]
     for name, value in aux:
         out.append(bytes([OPCODE_AUX]) + encode_string(name, compress) + encode_string(value, compress))
+    with cyclic_gc_paused():
+        _write_keys(keyspace, out, compress, options["list_fill"], eviction_info)
+    out.append(bytes([OPCODE_EOF]))
+    body = b"".join(out)
+    return body + struct.pack("<Q", crc64(body) if checksum else 0)
+
+
+def _write_keys(keyspace, out: list[bytes], compress: bool, list_fill: int, eviction_info) -> None:
+    """Every database's SELECTDB, RESIZEDB and keys, appended to out."""
+    writers = _writer_of_class
     for db in keyspace.dbs:
-        keys = list(db.keys())  # expired keys are reaped on the way
-        if not keys:
+        if not db.data:  # keys past their time are written too, as Redis writes them
             continue
-        out.append(bytes([OPCODE_SELECTDB]) + encode_length(db.id))
-        out.append(bytes([OPCODE_RESIZEDB]) + encode_length(len(keys)) + encode_length(len(db.expires)))
         expires = db.expires
-        for key in keys:
-            when = expires.get(key)
-            if when is not None:
-                out.append(bytes([OPCODE_EXPIRETIME_MS]) + struct.pack("<q", when))
+        out.append(bytes([OPCODE_SELECTDB]) + encode_length(db.id))
+        out.append(bytes([OPCODE_RESIZEDB]) + encode_length(len(db.data)) + encode_length(len(expires)))
+        for key, value in db.data.items():
+            if expires:
+                when = expires.get(key)
+                if when is not None:
+                    out.append(_EXPIRETIME_MS(OPCODE_EXPIRETIME_MS, when))
             if eviction_info == "lru":
                 out.append(bytes([OPCODE_IDLE]) + encode_length(db.idle_ms(key) // 1000))
             elif eviction_info == "lfu":
                 out.append(bytes([OPCODE_FREQ, LFU_INIT_VAL]))
-            kind, payload = encode_value(db.data[key], **options)
-            out.append(bytes([kind]) + encode_string(key, compress) + payload)
-    out.append(bytes([OPCODE_EOF]))
-    body = b"".join(out)
-    return body + struct.pack("<Q", crc64(body) if checksum else 0)
+            writer = writers.get(type(value)) or encode_value  # encode_value learns a new class
+            kind, payload = writer(value, compress, list_fill)
+            out += (_TYPE_BYTES[kind], encode_string(key, compress), payload)
 
 
 def save_rdb(keyspace, directory: str, filename: str, checksum: bool = True, config=None) -> None:

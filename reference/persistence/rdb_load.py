@@ -6,12 +6,12 @@ ziplists, zipmaps and intsets of older versions; listpacks and the quicklists of
 7.0. Strings may be integer-encoded or LZF-compressed. Streams and module values are not: the
 reference has neither (a file holding one is refused; the tools still read them).
 
-This module reads values (`read_value`, shared with DUMP payloads and the tools); the walk over
+This module reads values (`ValueReader`, shared with DUMP payloads and the tools); the walk over
 a file's opcodes (AUX, SELECTDB, RESIZEDB, EXPIRETIME/_MS, IDLE, FREQ, FUNCTION2, MODULE_AUX,
 keys) is rdb_scan.RDBScanner's, which `parse_rdb` drives with the server's rules.
 
 A value gets the encoding flag Redis would give it on load (the config's thresholds: a hash read
-as a listpack stays one unless it has too many fields, and so on; see `read_value`).
+as a listpack stays one unless it has too many fields, and so on; see `ValueReader`).
 
 Loading is all or nothing: the file is parsed into new databases first and only a file read to
 its end, with a good checksum, replaces the keyspace. A failure raises `RDBLoadError` whose
@@ -20,18 +20,20 @@ its end, with a good checksum, replaces the keyspace. A failure raises `RDBLoadE
 from __future__ import annotations
 
 import math
+import re
 import struct
 import time
-
-from sortedcontainers import SortedList
 
 from reference.persistence import intset, listpack, lzf, ziplist
 from reference.persistence import rdb as R
 from reference.persistence.crc64 import crc64
+from reference.values import is_int
 
+# The settings loading reads from a config, and Redis's defaults for them (config None).
 DEFAULTS = {"hash-max-listpack-entries": 512, "hash-max-listpack-value": 64,
             "set-max-intset-entries": 512, "zset-max-listpack-entries": 128,
-            "zset-max-listpack-value": 64, "rdbchecksum": True, "databases": 16}
+            "zset-max-listpack-value": 64, "rdbchecksum": True, "databases": 16,
+            "maxmemory-policy": "noeviction"}
 
 
 class RDBLoadError(Exception):
@@ -59,20 +61,24 @@ class Corrupt(RDBLoadError):
                                                       f"function at rdb.c:0 -> {reason}")])
 
 
-def _setting(config, name):
-    if config is None:
-        return DEFAULTS[name]
-    return config[name]
-
-
 def settings_of(config) -> dict:
-    """The settings loading reads (DEFAULTS' names) from a config, as a plain dict: read once
-    per file rather than once per value."""
-    return {name: _setting(config, name) for name in DEFAULTS}
+    """The settings loading reads (DEFAULTS' names) from a config (None: Redis's defaults), as
+    a plain dict: read once per file rather than once per value."""
+    source = DEFAULTS if config is None else config
+    return {name: source[name] for name in DEFAULTS}
+
+
+def atoi(text: bytes) -> int:
+    """C's atoi (and strtol's base 10): leading blanks, a sign, the digits that follow; 0 if
+    there are none."""
+    match = re.match(rb"\s*([+-]?[0-9]+)", text)
+    return int(match.group(1)) if match else 0
 
 
 class Reader:
     """A cursor over the bytes of a file or payload."""
+
+    __slots__ = ("data", "pos")
 
     def __init__(self, data: bytes):
         self.data = data
@@ -93,42 +99,60 @@ class Reader:
         self.pos += 1
         return value
 
-    def length_or_encoding(self) -> tuple[int, bool]:
-        """(length, False) or (string encoding number, True)."""
-        first = self.byte()
+    def _long_length_or_encoding(self, first: int) -> tuple[int, bool]:
+        """After a first byte of 64 or more: (length, False) of 14, 32 or 64 bits, or (string
+        encoding number, True) for 11xxxxxx."""
         kind = first >> 6
-        if kind == 0:
-            return first & 0x3F, False
         if kind == 1:
             return ((first & 0x3F) << 8) | self.byte(), False
         if kind == 3:
             return first & 0x3F, True
         if first == 0x80:
-            return struct.unpack(">I", self.read(4))[0], False
+            return _U32_BE.unpack(self.read(4))[0], False
         if first == 0x81:
-            return struct.unpack(">Q", self.read(8))[0], False
+            return _U64_BE.unpack(self.read(8))[0], False
         raise Corrupt(f"Unknown length encoding {kind} in rdbLoadLen()")
 
     def length(self) -> int:
         """A length where only a length can be: an encoding byte (11xxxxxx) then reads as its
         six bits, as Redis's rdbLoadLen reads it."""
-        return self.length_or_encoding()[0]
+        try:
+            first = self.data[self.pos]
+        except IndexError:
+            raise Truncated() from None
+        self.pos += 1
+        if first < 0x40:  # the common case, a length below 64
+            return first
+        return self._long_length_or_encoding(first)[0]
 
     def string(self) -> bytes:
-        n, encoded = self.length_or_encoding()
+        data, pos = self.data, self.pos
+        try:
+            first = data[pos]
+        except IndexError:
+            raise Truncated() from None
+        if first < 0x40:  # the common case, a string below 64 bytes, read at once
+            end = pos + 1 + first
+            chunk = data[pos + 1:end]
+            if len(chunk) != first:
+                raise Truncated()
+            self.pos = end
+            return chunk
+        self.pos += 1
+        n, encoded = self._long_length_or_encoding(first)
         if not encoded:
             return self.read(n)
         if n == 0:
-            return b"%d" % struct.unpack("<b", self.read(1))[0]
+            return _INT8_TEXTS[self.byte()]
         if n == 1:
-            return b"%d" % struct.unpack("<h", self.read(2))[0]
+            return b"%d" % _INT16.unpack(self.read(2))[0]
         if n == 2:
-            return b"%d" % struct.unpack("<i", self.read(4))[0]
+            return b"%d" % _INT32.unpack(self.read(4))[0]
         if n == 3:
             packed_length, length = self.length(), self.length()
             packed = self.read(packed_length)
-            if length == 0:
-                raise Corrupt("Invalid LZF compressed string")
+            if length == 0:  # Redis asks liblzf for no bytes, gets none, and is content
+                return b""
             try:
                 return lzf.decompress(packed, length)
             except lzf.LZFError:
@@ -136,7 +160,7 @@ class Reader:
         raise Corrupt(f"Unknown RDB string encoding type {n}")
 
     def binary_double(self) -> float:
-        return struct.unpack("<d", self.read(8))[0]
+        return _DOUBLE.unpack(self.read(8))[0]
 
     def text_double(self) -> float:
         """A score of the old ZSET type: length byte (253 nan, 254 inf, 255 -inf) and text."""
@@ -150,43 +174,12 @@ class Reader:
             raise Corrupt("Bad score in a ZSET value") from None
 
 
+_U32_BE, _U64_BE = struct.Struct(">I"), struct.Struct(">Q")
+_INT16, _INT32, _DOUBLE = struct.Struct("<h"), struct.Struct("<i"), struct.Struct("<d")
+_INT8_TEXTS = [b"%d" % (n - 256 if n >= 128 else n) for n in range(256)]  # by the byte's value
+
+
 # --- values ------------------------------------------------------------------------------
-
-def _pairs(items: list[bytes], what: str) -> list[tuple[bytes, bytes]]:
-    if len(items) % 2:
-        raise Corrupt(f"{what} integrity check failed.")
-    return list(zip(items[0::2], items[1::2]))
-
-
-def _hash(pairs, hashtable: bool, duplicate_error: str):
-    from reference.commands.hashes import HashValue
-    value = HashValue(pairs)
-    if len(value) != len(pairs):
-        raise Corrupt(duplicate_error)
-    value.hashtable = hashtable
-    return value
-
-
-def _zset(pairs, skiplist: bool, duplicate_error: str):
-    from reference.zset import ZSet
-    value = ZSet()
-    for member, score in pairs:
-        if math.isnan(score):
-            raise Corrupt("Zset with NAN score detected")
-        dict.__setitem__(value, member, score)
-    if len(value) != len(pairs):
-        raise Corrupt(duplicate_error)
-    value.order = SortedList((score, member) for member, score in value.items())
-    value.skiplist = skiplist
-    return value
-
-
-def _listpack_score(text: bytes) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise Corrupt("Zset listpack integrity check failed.") from None
-
 
 def _decode(codec, blob: bytes, error: str) -> list[bytes]:
     try:
@@ -195,116 +188,210 @@ def _decode(codec, blob: bytes, error: str) -> list[bytes]:
         raise Corrupt(error) from None
 
 
-def read_value(reader: Reader, kind: int, config=None):
-    """The value of RDB type `kind`, with the encoding flag Redis would give it; None for an
-    empty collection (Redis skips those when loading a file)."""
-    if kind == R.TYPE_STRING:  # the commonest: first, before the collections' settings
-        return reader.string()
-    from reference.commands.lists import ListValue
-    from reference.commands.sets import SetValue
+def _node(reader: Reader) -> bytes:
+    """A quicklist node's string. Redis takes an empty one for a failed read (no corruption
+    reported: the load fails as a short read does)."""
+    blob = reader.string()
+    if not blob:
+        raise Truncated()
+    return blob
 
-    hash_entries = _setting(config, "hash-max-listpack-entries")
-    hash_value = _setting(config, "hash-max-listpack-value")
-    zset_entries = _setting(config, "zset-max-listpack-entries")
-    zset_value = _setting(config, "zset-max-listpack-value")
-    max_intset = _setting(config, "set-max-intset-entries")
 
-    if kind == R.TYPE_LIST:
+class ValueReader:
+    """Reads a value of any RDB type into what the server holds, with the encoding flag Redis
+    would give it on load under `config` (DEFAULTS when None): a hash read as a listpack stays
+    one unless it has too many fields, and so on. `read` gives None for an empty collection
+    (Redis skips those when loading a file). Made once per file (or DUMP payload): the
+    settings and the value classes are looked up here, not per value."""
+
+    def __init__(self, config=None):
+        # The value classes live with their commands, which import far more than loading needs
+        # (the tools read files without them until a value is met), hence imported here.
+        from reference.commands.hashes import HashValue
+        from reference.commands.lists import ListValue
+        from reference.commands.sets import SetValue
+        from reference.zset import ZSet
+        self.HashValue, self.ListValue, self.SetValue, self.ZSet = HashValue, ListValue, SetValue, ZSet
+        settings = settings_of(config)
+        self.hash_entries = settings["hash-max-listpack-entries"]
+        self.hash_value = settings["hash-max-listpack-value"]
+        self.zset_entries = settings["zset-max-listpack-entries"]
+        self.zset_value = settings["zset-max-listpack-value"]
+        self.max_intset = min(settings["set-max-intset-entries"], 1 << 30)
+        self.readers = {
+            R.TYPE_STRING: Reader.string, R.TYPE_LIST: self._list, R.TYPE_SET: self._set,
+            R.TYPE_ZSET: self._zset_text_scores, R.TYPE_ZSET_2: self._zset, R.TYPE_HASH: self._hash,
+            R.TYPE_LIST_QUICKLIST: self._quicklist, R.TYPE_LIST_QUICKLIST_2: self._quicklist_2,
+            R.TYPE_HASH_ZIPMAP: self._hash_zipmap, R.TYPE_LIST_ZIPLIST: self._list_ziplist,
+            R.TYPE_SET_INTSET: self._set_intset, R.TYPE_ZSET_ZIPLIST: self._zset_ziplist,
+            R.TYPE_ZSET_LISTPACK: self._zset_listpack, R.TYPE_HASH_ZIPLIST: self._hash_ziplist,
+            R.TYPE_HASH_LISTPACK: self._hash_listpack,
+        }
+
+    def read(self, reader: Reader, kind: int):
+        """The value of RDB type `kind` at the reader (`readers` holds the reader of each type)."""
+        read = self.readers.get(kind)
+        if read is None:
+            raise Corrupt(f"Unknown RDB encoding type {kind}")
+        return read(reader)
+
+    # --- the plain types: a count, then the elements as strings ---
+
+    def _list(self, reader: Reader):
         n = reader.length()
-        return ListValue(reader.string() for _ in range(n)) or None
-    if kind == R.TYPE_SET:
+        return self.ListValue([reader.string() for _ in range(n)]) or None
+
+    def _set(self, reader: Reader):
         n = reader.length()
         members = [reader.string() for _ in range(n)]
-        value = SetValue(members, intset=False)
+        value = self.SetValue(members, intset=False)
         if len(value) != n:
             raise Corrupt("Duplicate set members detected")
-        from reference.values import is_int
-        value.intset = n <= min(max_intset, 1 << 30) and all(is_int(m) for m in members)
+        value.intset = n <= self.max_intset and all(map(is_int, members))
         return value or None
-    if kind in (R.TYPE_ZSET, R.TYPE_ZSET_2):
+
+    def _zset(self, reader: Reader, text_scores: bool = False):
         n = reader.length()
-        pairs = []
+        score = reader.text_double if text_scores else reader.binary_double
+        members, scores = [], []
         for _ in range(n):
-            member = reader.string()
-            pairs.append((member, reader.binary_double() if kind == R.TYPE_ZSET_2 else reader.text_double()))
-        longest = max((len(m) for m, _ in pairs), default=0)
-        value = _zset(pairs, n > zset_entries or longest > zset_value, "Duplicate zset fields detected")
-        return value or None
-    if kind == R.TYPE_HASH:
+            members.append(reader.string())
+            scores.append(score())
+        longest = max(map(len, members), default=0)
+        skiplist = n > self.zset_entries or longest > self.zset_value
+        if not skiplist:  # converted to a listpack, which holds a score of -0 as 0
+            scores = [score + 0.0 for score in scores]
+        return self._new_zset(members, scores, skiplist, "Duplicate zset fields detected") or None
+
+    def _zset_text_scores(self, reader: Reader):
+        return self._zset(reader, text_scores=True)
+
+    def _hash(self, reader: Reader):
         n = reader.length()
-        pairs = [(reader.string(), reader.string()) for _ in range(n)]
-        longest = max((max(len(f), len(v)) for f, v in pairs), default=0)
-        value = _hash(pairs, n > hash_entries or longest > hash_value, "Duplicate hash fields detected")
+        items = [reader.string() for _ in range(2 * n)]
+        longest = max(map(len, items), default=0)
+        hashtable = n > self.hash_entries or longest > self.hash_value
+        return self._new_hash(items, hashtable, "Duplicate hash fields detected") or None
+
+    # --- lists as quicklists: nodes of ziplists (type 14) or listpacks and plain nodes (18) ---
+
+    def _quicklist(self, reader: Reader):
+        value = self.ListValue()
+        for _ in range(reader.length()):
+            value.extend(_decode(ziplist.decode_ziplist, _node(reader), "Ziplist integrity check failed."))
         return value or None
-    if kind in (R.TYPE_LIST_QUICKLIST, R.TYPE_LIST_QUICKLIST_2):
-        nodes = reader.length()
-        value = ListValue()
-        for _ in range(nodes):
-            container = R.QUICKLIST_NODE_PACKED
-            if kind == R.TYPE_LIST_QUICKLIST_2:
-                container = reader.length()
-                if container not in (R.QUICKLIST_NODE_PLAIN, R.QUICKLIST_NODE_PACKED):
-                    raise Corrupt("Quicklist integrity check failed.")
-            blob = reader.string()
-            if container == R.QUICKLIST_NODE_PLAIN:
-                value.append(blob)
-            elif kind == R.TYPE_LIST_QUICKLIST:
-                value.extend(_decode(ziplist.decode_ziplist, blob, "Ziplist integrity check failed."))
+
+    def _quicklist_2(self, reader: Reader):
+        value = self.ListValue()
+        for _ in range(reader.length()):
+            container = reader.length()
+            if container == R.QUICKLIST_NODE_PACKED:
+                value.extend(_decode(listpack.decode, _node(reader), "Listpack integrity check failed."))
+            elif container == R.QUICKLIST_NODE_PLAIN:
+                value.append(_node(reader))
             else:
-                value.extend(_decode(listpack.decode, blob, "Listpack integrity check failed."))
+                raise Corrupt("Quicklist integrity check failed.")
         return value or None
-    blob = None
-    if kind in (R.TYPE_HASH_ZIPMAP, R.TYPE_LIST_ZIPLIST, R.TYPE_SET_INTSET, R.TYPE_ZSET_ZIPLIST,
-                R.TYPE_HASH_ZIPLIST, R.TYPE_ZSET_LISTPACK, R.TYPE_HASH_LISTPACK):
-        blob = reader.string()
-    if kind == R.TYPE_HASH_ZIPMAP:
-        pairs = _pairs(_decode(ziplist.decode_zipmap, blob, "Zipmap integrity check failed."), "Zipmap")
-        longest = max((max(len(f), len(v)) for f, v in pairs), default=0)
-        value = _hash(pairs, len(pairs) > hash_entries or longest > hash_value,
-                      "Hash zipmap with dup elements, or big length (0)")
-        return value or None
-    if kind == R.TYPE_LIST_ZIPLIST:
-        return ListValue(_decode(ziplist.decode_ziplist, blob, "List ziplist integrity check failed.")) or None
-    if kind == R.TYPE_SET_INTSET:
-        members = _decode(intset.decode, blob, "Intset integrity check failed.")
+
+    # --- the compact encodings of a whole value in one string ---
+
+    def _hash_zipmap(self, reader: Reader):
+        items = _decode(ziplist.decode_zipmap, reader.string(), "Zipmap integrity check failed.")
+        longest = max(map(len, items), default=0)
+        hashtable = len(items) // 2 > self.hash_entries or longest > self.hash_value
+        return self._new_hash(items, hashtable, "Hash zipmap with dup elements, or big length (0)") or None
+
+    def _list_ziplist(self, reader: Reader):
+        items = _decode(ziplist.decode_ziplist, reader.string(), "List ziplist integrity check failed.")
+        return self.ListValue(items) or None
+
+    def _set_intset(self, reader: Reader):
+        members = _decode(intset.decode, reader.string(), "Intset integrity check failed.")
         if not members:
             raise Corrupt("Intset integrity check failed.")
-        return SetValue(members, intset=len(members) <= max_intset)
-    if kind in (R.TYPE_ZSET_ZIPLIST, R.TYPE_ZSET_LISTPACK):
-        name = "Zset ziplist" if kind == R.TYPE_ZSET_ZIPLIST else "Zset listpack"
-        codec = ziplist.decode_ziplist if kind == R.TYPE_ZSET_ZIPLIST else listpack.decode
-        items = _decode(codec, blob, f"{name} integrity check failed.")
-        pairs = [(m, _listpack_score(s)) for m, s in _pairs(items, name)]
-        return _zset(pairs, len(pairs) > zset_entries, f"{name} integrity check failed.") or None
-    if kind in (R.TYPE_HASH_ZIPLIST, R.TYPE_HASH_LISTPACK):
-        name = "Hash ziplist" if kind == R.TYPE_HASH_ZIPLIST else "Hash listpack"
-        codec = ziplist.decode_ziplist if kind == R.TYPE_HASH_ZIPLIST else listpack.decode
-        pairs = _pairs(_decode(codec, blob, f"{name} integrity check failed."), name)
-        return _hash(pairs, len(pairs) > hash_entries, f"{name} integrity check failed.") or None
-    raise Corrupt(f"Unknown RDB encoding type {kind}")
+        return self.SetValue(members, intset=len(members) <= self.max_intset)
+
+    def _zset_pairs(self, items: list[bytes], error: str):
+        """A set of members and scores alternating in `items` (error: what a fault is)."""
+        if len(items) % 2:
+            raise Corrupt(error)
+        try:
+            scores = list(map(float, items[1::2]))
+        except ValueError:
+            raise Corrupt(error) from None
+        return self._new_zset(items[0::2], scores, len(scores) > self.zset_entries, error) or None
+
+    def _zset_ziplist(self, reader: Reader):
+        error = "Zset ziplist integrity check failed."
+        return self._zset_pairs(_decode(ziplist.decode_ziplist, reader.string(), error), error)
+
+    def _zset_listpack(self, reader: Reader):
+        error = "Zset listpack integrity check failed."
+        return self._zset_pairs(_decode(listpack.decode, reader.string(), error), error)
+
+    def _hash_pairs(self, items: list[bytes], error: str):
+        """A hash of fields and values alternating in `items` (error: what a fault is)."""
+        if len(items) % 2:
+            raise Corrupt(error)
+        return self._new_hash(items, len(items) // 2 > self.hash_entries, error) or None
+
+    def _hash_ziplist(self, reader: Reader):
+        error = "Hash ziplist integrity check failed."
+        return self._hash_pairs(_decode(ziplist.decode_ziplist, reader.string(), error), error)
+
+    def _hash_listpack(self, reader: Reader):
+        error = "Hash listpack integrity check failed."
+        return self._hash_pairs(_decode(listpack.decode, reader.string(), error), error)
+
+    # --- building the values ---
+
+    def _new_hash(self, items: list[bytes], hashtable: bool, duplicate_error: str):
+        """A hash of fields and values alternating in `items`."""
+        value = self.HashValue(zip(items[0::2], items[1::2]))
+        if 2 * len(value) != len(items):
+            raise Corrupt(duplicate_error)
+        value.hashtable = hashtable
+        return value
+
+    def _new_zset(self, members: list[bytes], scores: list[float], skiplist: bool, duplicate_error: str):
+        value = self.ZSet.of_members(members, scores)
+        if len(value) != len(members) or any(map(math.isnan, scores)):
+            raise _first_zset_fault(members, scores, duplicate_error)
+        value.skiplist = skiplist
+        return value
+
+
+def _first_zset_fault(members: list[bytes], scores: list[float], duplicate_error: str) -> Corrupt:
+    """The error for the first member that is a duplicate or has a NaN score, as Redis meets
+    them (Redis checks a member's score, then whether the member is new)."""
+    first_seen: dict[bytes, int] = {}
+    duplicate_at = next((i for i, member in enumerate(members) if first_seen.setdefault(member, i) != i),
+                        len(members))
+    nan_at = next((i for i, score in enumerate(scores) if score != score), len(scores))
+    return Corrupt(duplicate_error if duplicate_at < nan_at else "Zset with NAN score detected")
 
 
 # --- DUMP payloads -------------------------------------------------------------------------
 
-def payload_ok(payload: bytes, check_crc: bool = True) -> bool:
+def payload_ok(payload: bytes) -> bool:
     """verifyDumpPayload: a trailer of RDB version (at most ours) and CRC-64."""
     if len(payload) < 10:
         return False
     version = struct.unpack_from("<H", payload, len(payload) - 10)[0]
     if version > R.RDB_VERSION:
         return False
-    if not check_crc:
-        return True
     return struct.unpack_from("<Q", payload, len(payload) - 8)[0] == crc64(payload[:-8])
 
 
 def load_payload(payload: bytes, config=None):
     """The value in a DUMP payload (whose trailer payload_ok has checked); RDBLoadError if
-    the body is malformed, empty, or has bytes left over."""
-    reader = Reader(payload[:-10])
+    the body is malformed or empty. As in Redis, the value is read from the payload whole,
+    trailer included, and what it leaves unread is not looked at: a string that claims two
+    bytes more than its body has takes them from the trailer."""
+    reader = Reader(payload)
     kind = reader.byte()
-    value = read_value(reader, kind, config)
-    if value is None or reader.pos != len(reader.data):
+    value = ValueReader(config).read(reader, kind)
+    if value is None:
         raise Corrupt("Bad data format")
     return value
 
@@ -323,6 +410,7 @@ class Loaded:
         self.keys_expired = 0
         self.empty_skipped = 0
         self.end_offset = 0  # just past the checksum: an old-style AOF's commands follow
+        self.checksum_disabled = False  # saved with rdbchecksum no (its checksum is zero)
 
 
 def parse_rdb(data: bytes, config=None, now_ms: int | None = None,
@@ -333,47 +421,55 @@ def parse_rdb(data: bytes, config=None, now_ms: int | None = None,
     empty collections skipped, a key twice in a database refused, and the checksum verified
     only when rdbchecksum is on. Under an LRU maxmemory-policy a key's recorded idle time is
     kept (its last use set that far back), as Redis restores it."""
-    from reference.persistence.rdb_scan import Aux, KeyEntry, RDBScanner, SelectDB
+    from reference.persistence.rdb_scan import RDBScanner, SelectDB
 
-    if now_ms is None:
-        now_ms = int(time.time() * 1000)
-    databases = _setting(config, "databases")
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    settings = settings_of(config)
+    databases = settings["databases"]
     loaded = Loaded(databases)
-    keeps_idle = "lru" in R.maxmemory_policy(config)
-    scanner = RDBScanner(data, config, now_ms, verify_checksum=_setting(config, "rdbchecksum"))
-    for item in scanner:
-        if type(item) is KeyEntry:
-            if item.value is None:
-                loaded.empty_skipped += 1
-                continue
-            when = item.expire_at_ms
-            if when is not None and when < now_ms and not aof_preamble:
-                loaded.keys_expired += 1
-                continue
-            data_of_db = loaded.data[item.db]
-            if item.key in data_of_db:
-                raise RDBLoadError("Duplicated key", [
-                    ("warning", f"RDB has duplicated key '{item.key.decode('latin-1')}' in DB {item.db}"),
-                    ("warning", "Guru Meditation: Duplicated key found in RDB file")])
-            data_of_db[item.key] = item.value
-            if when is not None:
-                loaded.expires[item.db][item.key] = when
-            if keeps_idle and item.idle_s is not None:
-                loaded.access[item.db][item.key] = now_ms - item.idle_s * 1000
-            loaded.keys_loaded += 1
-        elif type(item) is SelectDB:
-            if item.db >= databases:
-                raise RDBLoadError("Too many databases", [
-                    ("warning", f"FATAL: Data file was created with a Redis server configured to "
-                                f"handle more than {databases} databases. Exiting\n")])
-        elif type(item) is Aux:
-            loaded.aux[item.name] = item.value
+    all_data, all_expires, all_access = loaded.data, loaded.expires, loaded.access
+    keeps_idle = "lru" in settings["maxmemory-policy"]
+
+    def store(db: int, key: bytes, rdb_type: int, value, when: int | None, offset: int,
+              idle_s: int | None) -> tuple:
+        """The scanner's key sink: the key kept, or counted as left out (no item yielded)."""
+        if value is None:
+            loaded.empty_skipped += 1
+            return ()
+        if when is not None and when < now_ms and not aof_preamble:
+            loaded.keys_expired += 1
+            return ()
+        data_of_db = all_data[db]
+        if key in data_of_db:
+            raise RDBLoadError("Duplicated key", [
+                ("warning", f"RDB has duplicated key '{key.decode('latin-1')}' in DB {db}"),
+                ("warning", "Guru Meditation: Duplicated key found in RDB file")])
+        data_of_db[key] = value
+        if when is not None:
+            all_expires[db][key] = when
+        if keeps_idle and idle_s is not None:
+            all_access[db][key] = now_ms - idle_s * 1000
+        return ()
+
+    scanner = RDBScanner(data, store, config, now_ms, verify_checksum=settings["rdbchecksum"])
+    with R.cyclic_gc_paused():
+        for item in scanner:  # SELECTDB and AUX: the keys went to store
+            if type(item) is SelectDB:
+                if item.db >= databases:
+                    raise RDBLoadError("Too many databases", [
+                        ("warning", f"FATAL: Data file was created with a Redis server configured to "
+                                    f"handle more than {databases} databases. Exiting\n")])
+            else:
+                loaded.aux[item.name] = item.value
+    loaded.keys_loaded = sum(map(len, all_data))  # every key stored, and only those
     loaded.end_offset = scanner.end_offset
+    loaded.checksum_disabled = scanner.checksum == "disabled"
     return loaded
 
 
 def install(keyspace, loaded: Loaded) -> None:
     """Replace the keyspace's contents with what was loaded."""
+    keyspace.last_load = (loaded.keys_loaded, loaded.keys_expired)
     for db, data, expires, access in zip(keyspace.dbs, loaded.data, loaded.expires, loaded.access):
         db.flush()
         db.data = data
@@ -401,15 +497,11 @@ def load_rdb_data(keyspace, data, config=None, log=None, aof_preamble: bool = Fa
     if version is not None:
         log(f"Loading RDB produced by version {version.decode('latin-1')}")
     if b"ctime" in loaded.aux:
-        try:
-            log(f"RDB age {max(0, int(time.time()) - int(loaded.aux[b'ctime']))} seconds")
-        except ValueError:
-            pass
+        log(f"RDB age {max(0, int(time.time()) - atoi(loaded.aux[b'ctime']))} seconds")
     if b"used-mem" in loaded.aux:
-        try:
-            log(f"RDB memory usage when created {int(loaded.aux[b'used-mem']) / 1024 / 1024:.2f} Mb")
-        except ValueError:
-            pass
+        log(f"RDB memory usage when created {atoi(loaded.aux[b'used-mem']) / 1024 / 1024:.2f} Mb")
+    if loaded.checksum_disabled:
+        log("RDB file was saved with checksum disabled: no check performed.", "warning")
     install(keyspace, loaded)
     if loaded.empty_skipped:
         log(f"Done loading RDB, keys loaded: {loaded.keys_loaded}, keys expired: {loaded.keys_expired}, "
@@ -427,7 +519,8 @@ def load_at_startup(server) -> None:
     path = os.path.join(config["dir"], config["dbfilename"])
     started = time.monotonic()
     try:
-        load_rdb(server.keyspace, path, config, server.log)
+        with R.cyclic_gc_paused(freeze=True):
+            load_rdb(server.keyspace, path, config, server.log)
     except FileNotFoundError:
         return
     except RDBLoadError as error:

@@ -116,32 +116,32 @@ class Snapshots:
         return True
 
     def start_background_save(self) -> bool:
-        """Fork a child that writes the file; False if there is a child already (a save or an
-        AOF rewrite: one child at a time) or fork fails."""
-        if self.in_progress or self._aof_rewriting():
-            return False
+        """Fork a child that writes the file; False if fork fails. The callers start none while
+        another child (a save, an AOF rewrite) runs: one child at a time."""
         self.saves += 1
         self.forked_at = self.server.keyspace.dirty
         self.last_bgsave_try = int(time.time())
         started = time.perf_counter()
         try:
-            pid = os.fork()
+            pid = os.fork() or self._child()  # the child (fork gave it 0) never returns from _child
         except OSError as error:
             self.last_bgsave_ok = False
             self.server.log(f"Can't save in background: fork: {error.strerror}", "warning")
             return False
-        if pid == 0:
-            self._child()  # never returns
-        self.forks += 1
-        self.last_fork_usec = int((time.perf_counter() - started) * 1_000_000)
+        self.count_fork(started)
         self.child_pid = pid
         self.child_started = int(time.time())
         self.server.log(f"Background saving started by pid {pid}")
         return True
 
+    def count_fork(self, started: float) -> None:
+        """A child was forked at perf_counter `started` (a save's or an AOF rewrite's): INFO
+        total_forks and latest_fork_usec count every fork, as Redis's redisFork does."""
+        self.forks += 1
+        self.last_fork_usec = int((time.perf_counter() - started) * 1_000_000)
+
     def _aof_rewriting(self) -> bool:
-        aof = getattr(self.server, "aof", None)  # reference/persistence/aof.py
-        return aof is not None and aof.in_progress
+        return self.server.aof.in_progress  # reference/persistence/aof.py
 
     def _child(self) -> None:
         # The parent's signal handlers only set its flags; the child dies of them instead.
@@ -160,11 +160,8 @@ class Snapshots:
         if not self.in_progress:
             return
         pid = self.child_pid
-        try:
-            os.kill(pid, signal.SIGUSR1)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
+        os.kill(pid, signal.SIGUSR1)  # (not reaped yet: the pid is still its own)
+        os.waitpid(pid, 0)
         self._finished(pid, 1, signal.SIGUSR1)
 
     def _finished(self, pid: int, exit_code: int, by_signal: int) -> None:
@@ -200,8 +197,7 @@ class Snapshots:
         now = int(time.time())
         may_retry = self.last_bgsave_ok or now - self.last_bgsave_try > RETRY_DELAY
         if self.scheduled and may_retry:
-            if self.start_background_save():
-                self.scheduled = False
+            self.scheduled = not self.start_background_save()  # (fork failed: try again later)
             return
         for seconds, changes in self.server.config["save"]:
             if self.dirty >= changes and now - self.lastsave > seconds and may_retry:
@@ -210,11 +206,7 @@ class Snapshots:
                 break
 
     def _reap(self) -> None:
-        try:
-            pid, status = os.waitpid(self.child_pid, os.WNOHANG)
-        except ChildProcessError:  # someone else reaped it: its outcome is unknown
-            self._finished(self.child_pid, 1, 0)
-            return
+        pid, status = os.waitpid(self.child_pid, os.WNOHANG)  # (only this reaps the child)
         if pid == 0:
             return  # still saving
         if os.WIFSIGNALED(status):

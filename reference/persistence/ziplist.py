@@ -4,7 +4,7 @@ zipmaps (hashes before 2.6).
 
 Ziplist: total size (u32 LE), offset of the last entry (u32 LE), count (u16 LE), entries, 0xFF.
 An entry: the previous entry's size (1 byte, or 0xFE and a u32), an encoding, data. Encodings:
-00xxxxxx / 01xxxxxx yyyyyyyy / 0x80 + u32 BE: string lengths; 0xC0 int16, 0xD0 int32, 0xE0
+00xxxxxx / 01xxxxxx yyyyyyyy / 10xxxxxx + u32 BE: string lengths; 0xC0 int16, 0xD0 int32, 0xE0
 int64, 0xF0 int24, 0xFE int8 (little-endian); 0xF1..0xFD the immediates 0..12.
 
 Zipmap: a count byte, then per pair: key length, key, value length, a "free" byte, value and
@@ -23,11 +23,14 @@ _INTS = {0xC0: 2, 0xD0: 4, 0xE0: 8, 0xF0: 3, 0xFE: 1}
 
 
 def decode_ziplist(data: bytes) -> list[bytes]:
+    """The items, integers as their text; ZiplistError unless the ziplist passes Redis's deep
+    validation: the header's size, tail offset and count, the terminator, and every entry's
+    previous-entry size and bounds."""
     try:
         total, tail, count = struct.unpack_from("<IIH", data)
-        if total != len(data) or data[-1] != 0xFF:
-            raise ZiplistError("ziplist size or terminator wrong")
-        items, i, previous = [], 10, 0
+        if total != len(data) or data[-1] != 0xFF or tail > len(data) - 1:
+            raise ZiplistError("ziplist size, tail or terminator wrong")
+        items, i, previous, last = [], 10, 0, None
         while data[i] != 0xFF:
             start = i
             if data[i] < 0xFE:
@@ -37,11 +40,11 @@ def decode_ziplist(data: bytes) -> list[bytes]:
             if prevlen != previous:
                 raise ZiplistError("ziplist prevlen wrong")
             code = data[i]
-            if code >> 6 == 0:
+            if code >> 6 == 0:  # strings: a 6-bit length,
                 size, i = code & 0x3F, i + 1
-            elif code >> 6 == 1:
+            elif code >> 6 == 1:  # a 14-bit one (big-endian),
                 size, i = ((code & 0x3F) << 8) | data[i + 1], i + 2
-            elif code == 0x80:
+            elif code >> 6 == 2:  # or a 32-bit one (big-endian) after the encoding byte
                 size, i = struct.unpack_from(">I", data, i + 1)[0], i + 5
             else:
                 size = None
@@ -61,9 +64,13 @@ def decode_ziplist(data: bytes) -> list[bytes]:
                 item = b"%d" % (code - 0xF1)
             else:
                 raise ZiplistError(f"bad ziplist encoding {code:#x}")
+            if i > len(data) - 1:
+                raise ZiplistError("ziplist entry past the end")
             items.append(bytes(item))
-            previous = i - start
-        if i != len(data) - 1 or (count != 0xFFFF and count != len(items)):
+            previous, last = i - start, start
+        if i != len(data) - 1 or (last is not None and tail != last):
+            raise ZiplistError("ziplist tail offset wrong")
+        if count != 0xFFFF and count != len(items):
             raise ZiplistError("ziplist count wrong")
         return items
     except (IndexError, struct.error):
@@ -71,13 +78,12 @@ def decode_ziplist(data: bytes) -> list[bytes]:
 
 
 def decode_zipmap(data: bytes) -> list[bytes]:
-    """Keys and values, alternating."""
-    def length(i):
+    """Keys and values, alternating; ZiplistError unless it passes Redis's validation: within
+    bounds to its terminator, not empty, its count byte right (unless 254, "count them")."""
+    def length(i):  # a byte below 254, else (254, or 255 where a value's length is) a u32
         if data[i] < 254:
             return data[i], i + 1
-        if data[i] == 254:
-            return struct.unpack_from("<I", data, i + 1)[0], i + 5
-        raise ZiplistError("bad zipmap length")
+        return struct.unpack_from("<I", data, i + 1)[0], i + 5
 
     try:
         items, i = [], 1
@@ -91,8 +97,8 @@ def decode_zipmap(data: bytes) -> list[bytes]:
             i += 1 + size + free
             if i > len(data) - 1:
                 raise ZiplistError("zipmap entry past the end")
-        if i != len(data) - 1 or len(items) % 2:
-            raise ZiplistError("zipmap trailing bytes")
+        if i != len(data) - 1 or not items or (data[0] != 254 and data[0] != len(items) // 2):
+            raise ZiplistError("zipmap trailing bytes, empty, or count wrong")
         return items
     except (IndexError, struct.error):
         raise ZiplistError("zipmap entry past the end") from None

@@ -7,9 +7,8 @@
   check mode: it keeps the counters redis-check-rdb reports and a running CRC-64, so that a file
   of any size is checked or dumped without building a keyspace; values are decoded by the
   server's own reader, so the tools judge a file exactly as loading it would, and also decode
-  streams (`reference.persistence.streams`) and walk type-7 module values, which the server
-  refuses. A failure is an `RDBFileError` that says where (byte offset), while doing what, and
-  on which key.
+  streams (`reference.tools.streams`) and walk module data, which the server refuses. A
+  failure is an `RDBFileError` that says where (byte offset), while doing what, and on which key.
 - `json_record` turns one key into a JSON-friendly dict (see its docstring for the shapes).
 - `convert_rdb` reads a file into a keyspace and writes it again with the server's writer.
 - `Progress` reports how far through a large file we are, to stderr.
@@ -26,6 +25,7 @@ import struct
 import sys
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 # The value types register with the keyspace (TYPE, OBJECT ENCODING, the RDB writer's type
 # lookup) where their commands are defined; the reader imports the others itself.
@@ -34,23 +34,19 @@ import reference.commands.strings  # noqa: F401
 from reference.config import Config
 from reference.persistence import rdb as R
 from reference.persistence import rdb_scan
-from reference.persistence.rdb_load import RDBLoadError
+from reference.persistence.crc64 import crc64
+from reference.persistence.rdb_load import Corrupt, RDBLoadError, Reader
 from reference.persistence.rdb_scan import (  # noqa: F401 (the tools' names for them)
+    STREAM_TYPES,
     TYPE_MODULE,
     TYPE_MODULE_2,
-    Aux,
-    KeyEntry,
-    ModuleAux,
-    ModuleValue,
-    SelectDB,
-)
-from reference.persistence.streams import (
     TYPE_STREAM_LISTPACKS,
     TYPE_STREAM_LISTPACKS_2,
-    UNKNOWN_ENTRIES_READ,
-    StreamValue,
-    id_text,
+    Aux,
+    SelectDB,
+    module_type_name,
 )
+from reference.tools.streams import UNKNOWN_ENTRIES_READ, StreamValue, id_text, read_stream
 
 # The object types of RDB version 10: (name in `dump`'s rdb_type, what TYPE says).
 RDB_TYPES = {
@@ -109,10 +105,63 @@ def mapped(path: str):
             yield data
 
 
+OBJECT_TYPES = frozenset([*range(8), *range(9, 20)])  # rdbIsObjectType of Redis 7.0
+
+# The opcodes of a type-7 module value (and of MODULE_AUX data): each is a length, then its datum.
+MODULE_OPCODE_EOF, MODULE_OPCODE_SINT, MODULE_OPCODE_UINT = 0, 1, 2
+MODULE_OPCODE_FLOAT, MODULE_OPCODE_DOUBLE, MODULE_OPCODE_STRING = 3, 4, 5
+
+
+@dataclass(slots=True)
+class KeyEntry:
+    """A key of the file, as the tools' scanner yields it."""
+    db: int
+    key: bytes
+    rdb_type: int | None  # None for a key that was not read from an RDB file (an AOF's)
+    value: object        # as the server holds it; None for an empty collection
+    expire_at_ms: int | None
+    offset: int | None   # where the entry (its expiry, if any) starts
+    idle_s: int | None = None  # seconds unused, when the file records it (an LRU policy's IDLE)
+
+
+def _key_entry(*fields) -> tuple[KeyEntry]:
+    """The tools' key sink: each key is one KeyEntry item."""
+    return (KeyEntry(*fields),)
+
+
+@dataclass(slots=True)
+class ModuleAux:
+    """Module data outside any key."""
+    module_type: str
+    offset: int  # just past its module id and "when" fields, where redis-check-rdb reports it
+
+
+@dataclass(slots=True)
+class ModuleValue:
+    """A type-7 module value, walked but not understood: who wrote it."""
+    module_type: str     # the module type's 9-character name
+    encoding_version: int
+
+
+def walk_module_data(reader: Reader) -> None:
+    """Read past module opcodes up to their EOF. An unknown opcode carries nothing and is passed
+    over, as redis-check-rdb does."""
+    while (opcode := reader.length()) != MODULE_OPCODE_EOF:
+        if opcode in (MODULE_OPCODE_SINT, MODULE_OPCODE_UINT):
+            reader.length()
+        elif opcode == MODULE_OPCODE_STRING:
+            reader.string()
+        elif opcode == MODULE_OPCODE_FLOAT:
+            reader.read(4)
+        elif opcode == MODULE_OPCODE_DOUBLE:
+            reader.read(8)
+
+
 class RDBScanner(rdb_scan.RDBScanner):
     """The server's scanner (reference.persistence.rdb_scan) in check mode, as redis-check-rdb
-    reads: streams decoded, type-7 module values walked, the CRC-64 kept running and always
-    verified. A failure is an RDBFileError saying where.
+    reads: the object type checked before its key, streams decoded, type-7 module values and
+    MODULE_AUX data walked, the CRC-64 kept running item by item (a large memory-mapped file
+    is never copied whole) and always verified. A failure is an RDBFileError saying where.
 
     An empty collection is an error unless allow_empty (then its KeyEntry has value None).
     Values get the encoding a server with `config` (default: the default configuration) would
@@ -122,9 +171,46 @@ class RDBScanner(rdb_scan.RDBScanner):
     def __init__(self, data, now_ms: int | None = None, progress=None, config=None,
                  allow_empty: bool = False):
         # Encoding thresholds (hash-max-listpack-entries, ...): a default-configured server's.
-        super().__init__(data, config if config is not None else Config.from_argv([]), now_ms,
-                         progress, check_mode=True, verify_checksum=True)
+        super().__init__(data, _key_entry, config if config is not None else Config.from_argv([]),
+                         now_ms, verify_checksum=True)
+        self.progress = progress
         self.allow_empty = allow_empty
+        self._crc, self._crc_done = 0, 0  # the running CRC covers data[:_crc_done]
+
+    @property
+    def position(self) -> int:
+        """Bytes read so far: where a failure was met."""
+        return self._reader.pos
+
+    # --- the scanner's hooks ---
+
+    def _body_crc(self, body_end: int) -> int:
+        return crc64(self.data[self._crc_done:body_end], self._crc)
+
+    def _check_type(self, kind: int) -> None:
+        if kind not in OBJECT_TYPES:
+            raise Corrupt(f"Invalid object type: {kind}")
+
+    def _other_value(self, reader: Reader, kind: int, key: bytes, db: int):
+        if kind in STREAM_TYPES:
+            return read_stream(reader, kind)
+        name, version = module_type_name(reader.length())
+        if kind != TYPE_MODULE_2:
+            raise Corrupt(f"The RDB file contains module data I can't load: no matching module type '{name}'")
+        walk_module_data(reader)
+        return ModuleValue(name, version)
+
+    def _module_aux(self, reader: Reader) -> ModuleAux:
+        name = module_type_name(reader.length())[0]
+        when_opcode = reader.length()
+        reader.length()  # when: before or after the keys
+        if when_opcode != MODULE_OPCODE_UINT:
+            raise Corrupt("bad when_opcode")
+        item = ModuleAux(name, reader.pos)
+        walk_module_data(reader)
+        return item
+
+    # --- iterating ---
 
     def __iter__(self):
         try:
@@ -135,6 +221,7 @@ class RDBScanner(rdb_scan.RDBScanner):
                     self.doing, self.key, self.rdb_type = "read-object-value", item.key, item.rdb_type
                     raise RDBFileError("Empty key: a collection without elements", self.position,
                                        self.doing, self.key, self.rdb_type)
+                self._running_crc()
                 yield item
         except rdb_scan.ChecksumMismatch as error:
             raise self._error(f"RDB CRC error (expected {error.expected:x}, file has {error.stored:x})") from None
@@ -143,6 +230,15 @@ class RDBScanner(rdb_scan.RDBScanner):
         except (ValueError, IndexError, OverflowError, MemoryError, struct.error) as error:
             # A decoder tripped over data too damaged for its own checks; still the file's fault.
             raise self._error(f"Malformed data ({type(error).__name__}: {error})") from None
+        if self.progress is not None:
+            self.progress.update(self.position, final=True)
+
+    def _running_crc(self) -> None:
+        """The CRC carried on to the current position (and progress reported there)."""
+        position = self.position
+        self._crc, self._crc_done = crc64(self.data[self._crc_done:position], self._crc), position
+        if self.progress is not None:
+            self.progress.update(position)
 
     def _error(self, reason: str) -> RDBFileError:
         return RDBFileError(reason, self.position, self.doing, self.key, self.rdb_type)
@@ -287,7 +383,11 @@ def write_rdb(keyspace, target: str, compress: bool = True, checksum: bool = Tru
     from reference.persistence.rdb import save_rdb
 
     directory, filename = os.path.split(os.path.abspath(target))
-    config = {"rdbcompression": compress, "list-max-listpack-size": -2}
+    config = {"rdbcompression": compress, "list-max-listpack-size": -2, "maxmemory-policy": "noeviction"}
+    for db in keyspace.dbs:  # the tools leave out the keys already past their time
+        for key in [key for key, when in db.expires.items() if when <= db.clock.ms]:
+            del db.data[key], db.expires[key]
+            db.access.pop(key, None)
     save_rdb(keyspace, directory, filename, checksum=checksum, config=config)
     return keyspace.total_keys()
 

@@ -1,6 +1,6 @@
 """Streams as RDB files hold them (types STREAM_LISTPACKS 15 and STREAM_LISTPACKS_2 19), read
-for the file tools. The reference server has no stream type; it refuses a file with one (see
-spec/persistence.md).
+for the file tools only. The reference server has no stream type; it refuses a file with one
+(rdb_scan.StreamsNotSupported; see spec/persistence.md).
 
 A stream value in a file is:
 
@@ -28,11 +28,8 @@ import struct
 from dataclasses import dataclass, field
 
 from reference.persistence.rdb_load import Corrupt, Reader
+from reference.persistence.rdb_scan import TYPE_STREAM_LISTPACKS_2
 from reference.values import string2ll
-
-TYPE_STREAM_LISTPACKS = 15
-TYPE_STREAM_LISTPACKS_2 = 19
-STREAM_TYPES = (TYPE_STREAM_LISTPACKS, TYPE_STREAM_LISTPACKS_2)
 
 FLAG_DELETED = 1
 FLAG_SAMEFIELDS = 2
