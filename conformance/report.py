@@ -100,7 +100,7 @@ def behaviour_version(result: TestResult, catalog: dict) -> tuple[str | None, st
     return version, f"newest command: {name}"
 
 
-def first_failure(message: str, max_lines: int = 8, max_chars: int = 800) -> str:
+def first_failure(message: str, max_lines: int = 6, max_chars: int = 500) -> str:
     """The head of a failure message: its first lines, shortened."""
     lines = [line.rstrip() for line in message.strip().splitlines()]
     text = "\n".join(lines[:max_lines])
@@ -158,7 +158,8 @@ def build_report(results: list[TestResult], catalog: dict, run: RunInfo) -> dict
     tests = []
     for result in results:
         version, version_source = behaviour_version(result, catalog)
-        tests.append({**asdict(result), "commands": list(result.commands), "family": family_of(result.nodeid),
+        tests.append({**asdict(result), "duration": round(result.duration, 3), "commands": list(result.commands),
+                      "family": family_of(result.nodeid),
                       "version": version, "version_source": version_source})
 
     by_family = collections.defaultdict(list)
@@ -269,12 +270,24 @@ under each. Status: pass (every such test passed), partial, fail (none passed), 
 """
 
 
+def _json_lines(value, depth: int = 0) -> str:
+    """JSON with the top two levels spread over lines and anything deeper on one line."""
+    if depth >= 2 or not isinstance(value, (dict, list)) or not value:
+        return json.dumps(value)
+    pad = " " * (depth + 1)
+    if isinstance(value, dict):
+        items = [f"{pad}{json.dumps(key)}: {_json_lines(item, depth + 1)}" for key, item in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad[:-1] + "}"
+    return "[\n" + ",\n".join(pad + _json_lines(item, depth + 1) for item in value) + "\n" + pad[:-1] + "]"
+
+
 def write_report(report: dict, directory: str | os.PathLike) -> tuple[Path, Path]:
     """Write compatibility.json and compatibility.html into directory; return their paths."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     json_path, html_path = directory / JSON_NAME, directory / HTML_NAME
-    json_path.write_text(json.dumps(report, indent=1) + "\n")
+    # One line per test, per command, per family: readable, and diffs stay small.
+    json_path.write_text(_json_lines(report) + "\n")
     html_path.write_text(render_html(report))
     return json_path, html_path
 

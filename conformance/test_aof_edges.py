@@ -351,6 +351,28 @@ def test_file_names_that_need_quoting_in_the_manifest(launcher):
     assert server.client().call("GET", "k") == b"v"
 
 
+def test_file_names_with_quotes_tabs_and_other_bytes_in_the_manifest(launcher, tmp_path):
+    """A name with a double quote, a tab and bytes outside ASCII is written escaped, as Redis's
+    sdscatrepr writes it (\\" \\t \\xNN), in every line a rewrite writes too; it reads back."""
+    name = b'q"uo\te\xc3\xa9.aof'
+    config = tmp_path / "redis.conf"
+    config.write_bytes(b'appendfilename "q\\"uo\\te\\xc3\\xa9.aof"\n')
+    server = launcher.start(config_file=str(config), appendonly="yes", aof_disable_auto_gc="yes")
+    c = server.client()
+    assert c.call("CONFIG", "GET", "appendfilename") == [b"appendfilename", name]
+    assert c.call("SET", "k", "v") == "OK"
+    assert c.call("BGREWRITEAOF") == "Background append only file rewriting started"
+    wait_for(lambda: rewrite_done(c), "the rewrite")
+    quoted = b'"q\\"uo\\te\\xc3\\xa9.aof'
+    with open(os.path.join(os.fsencode(server.dir), b"appendonlydir", name + b".manifest"), "rb") as f:
+        assert f.read() == (b"file " + quoted + b'.2.base.rdb" seq 2 type b\n'
+                            b"file " + quoted + b'.1.incr.aof" seq 1 type h\n'
+                            b"file " + quoted + b'.1.base.rdb" seq 1 type h\n'
+                            b"file " + quoted + b'.2.incr.aof" seq 2 type i\n')
+    server.restart()
+    assert server.client().call("GET", "k") == b"v"
+
+
 # --- files in the way: a directory where a file must go ---------------------------------------
 
 

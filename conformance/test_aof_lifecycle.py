@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import time
 
 import pytest
@@ -267,3 +268,132 @@ def test_aof_disable_auto_gc_keeps_history_until_set_back(launcher):
     assert "Removing the history file appendonly.aof.1.incr.aof in the background" in log_text(server)
     server.restart()
     assert_holds(server, data)
+
+
+# -- the AOF turned on at run time: no file until its first rewrite, a temporary incr file meanwhile --
+
+
+def resp(*argv: bytes) -> bytes:
+    return b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in argv)
+
+
+def the_child(server) -> int:
+    """The one child process the server runs (Linux /proc)."""
+    found: list[int] = []
+
+    def look() -> bool:
+        for task in os.listdir(f"/proc/{server.process.pid}/task"):
+            with open(f"/proc/{server.process.pid}/task/{task}/children") as f:
+                found.extend(int(word) for word in f.read().split())
+        return bool(found)
+
+    wait_for(look, "a child process")
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_appendonly_yes_during_a_bgsave_opens_no_file_until_the_rewrite_runs(launcher):
+    server = launcher.start(appendfsync="always")
+    with server.client() as c:
+        data = fill(c)
+        turned_on, written, info = start_slowly(
+            c, 60.0, ("BGSAVE",), "Background saving started",
+            ("CONFIG", "SET", "appendonly", "yes"), ("SET", "meanwhile", "written"), ("INFO", "persistence"))
+        assert (turned_on, written) == ("OK", "OK")
+        data[b"meanwhile"] = b"written"
+        assert fields(info)["aof_rewrite_scheduled"] == "1"
+        assert not os.path.exists(aof_dir(server))  # no directory, no incr file, temporary or not
+        os.kill(the_child(server), signal.SIGKILL)  # the save ends (failed): the rewrite may run
+        wait_rewrite_done(c)
+        assert info_field(c, "aof_last_bgrewrite_status") == "ok"
+        assert info_field(c, "rdb_last_bgsave_status") == "err"
+    assert sorted(os.listdir(aof_dir(server))) == [
+        "appendonly.aof.1.base.rdb", "appendonly.aof.1.incr.aof", MANIFEST]
+    server.options["appendonly"] = "yes"
+    server.restart()
+    assert_holds(server, data)
+
+
+def test_writes_while_the_aof_is_turned_on_gather_in_a_temporary_incr_file(launcher):
+    """temp-<appendfilename>.incr takes the writes made while the first rewrite runs; the
+    manifest is not touched until it succeeds, when the file is renamed to the first incr file.
+    Turning the AOF off meanwhile stops the rewrite and leaves that file behind; turning it on
+    again starts it afresh."""
+    server = launcher.start(appendfsync="always")
+    temporary = os.path.join(aof_dir(server), "temp-appendonly.aof.incr")
+    with server.client() as c:
+        data = fill(c)
+        assert start_slowly(c, 60.0, ("CONFIG", "SET", "appendonly", "yes"), "OK",
+                            ("SET", "during", "first")) == ["OK"]
+        assert info_field(c, "aof_rewrite_in_progress") == "1"
+        assert os.listdir(aof_dir(server)) == ["temp-appendonly.aof.incr"]  # no manifest yet
+        assert read(temporary) == resp(b"SELECT", b"0") + resp(b"SET", b"during", b"first")
+        assert c.call("CONFIG", "SET", "appendonly", "no") == "OK"
+        assert os.listdir(aof_dir(server)) == ["temp-appendonly.aof.incr"]
+        assert c.pipeline(("CONFIG", "SET", "appendonly", "yes"), ("SET", "during", "second")) == ["OK", "OK"]
+        wait_rewrite_done(c)
+        assert info_field(c, "aof_last_bgrewrite_status") == "ok"
+        data[b"during"] = b"second"
+    assert sorted(os.listdir(aof_dir(server))) == [
+        "appendonly.aof.1.base.rdb", "appendonly.aof.1.incr.aof", MANIFEST]
+    assert manifest(server) == (b"file appendonly.aof.1.base.rdb seq 1 type b\n"
+                                b"file appendonly.aof.1.incr.aof seq 1 type i\n")
+    # the file was opened afresh by the second rewrite, and renamed once it succeeded
+    assert read(os.path.join(aof_dir(server), "appendonly.aof.1.incr.aof")) == \
+        resp(b"SELECT", b"0") + resp(b"SET", b"during", b"second")
+    assert ("Successfully renamed the temporary AOF incr file temp-appendonly.aof.incr into "
+            "appendonly.aof.1.incr.aof") in log_text(server)
+    server.options["appendonly"] = "yes"
+    server.restart()
+    assert_holds(server, data)
+
+
+def test_turning_the_aof_on_again_keeps_the_old_manifest_until_the_rewrite_succeeds(launcher):
+    server = launcher.start(appendonly="yes", appendfsync="always")
+    old = (b"file appendonly.aof.1.base.rdb seq 1 type b\n"
+           b"file appendonly.aof.1.incr.aof seq 1 type i\n")
+    with server.client() as c:
+        data = fill(c)
+        assert c.call("CONFIG", "SET", "appendonly", "no") == "OK"
+        assert c.call("SET", "while", "off") == "OK"
+        data[b"while"] = b"off"
+        assert start_slowly(c, 60.0, ("CONFIG", "SET", "appendonly", "yes"), "OK", ("SET", "k", "v")) == ["OK"]
+        data[b"k"] = b"v"
+        assert manifest(server) == old
+        assert sorted(os.listdir(aof_dir(server))) == [
+            "appendonly.aof.1.base.rdb", "appendonly.aof.1.incr.aof", MANIFEST, "temp-appendonly.aof.incr"]
+        assert c.call("CONFIG", "SET", "appendonly", "no") == "OK"  # stops the slow rewrite
+        assert manifest(server) == old
+        assert c.call("CONFIG", "SET", "appendonly", "yes") == "OK"
+        wait_rewrite_done(c)
+    # the old files became history and were removed
+    assert manifest(server) == (b"file appendonly.aof.2.base.rdb seq 2 type b\n"
+                                b"file appendonly.aof.2.incr.aof seq 2 type i\n")
+    assert sorted(os.listdir(aof_dir(server))) == [
+        "appendonly.aof.2.base.rdb", "appendonly.aof.2.incr.aof", MANIFEST]
+    server.restart()
+    assert_holds(server, data)
+
+
+# -- SHUTDOWN while the AOF is being turned on ----------------------------------------------------
+
+
+def test_no_shutdown_while_the_first_rewrite_runs_unless_forced(launcher):
+    server = launcher.start()
+    with server.client() as c:
+        fill(c)
+        assert start_slowly(c, 60.0, ("CONFIG", "SET", "appendonly", "yes"), "OK") == []
+        refused = ErrorReply("ERR Errors trying to SHUTDOWN. Check logs.")
+        assert c.call("SHUTDOWN", "NOSAVE") == refused
+        assert c.call("SHUTDOWN") == refused
+        server.process.send_signal(signal.SIGTERM)
+        wait_for(lambda: log_text(server).count("Writing initial AOF, can't exit.") == 3, "the refused SIGTERM")
+        assert c.call("PING") == "PONG"
+        assert info_field(c, "aof_rewrite_in_progress") == "1"
+        with pytest.raises(ConnectionError):
+            c.call("SHUTDOWN", "NOSAVE", "FORCE")
+    server.process.wait(DEADLINE)
+    log = log_text(server)
+    assert "Errors trying to shut down the server. Check the logs for more information." in log
+    assert "Writing initial AOF. Exit anyway." in log
+    assert not temp_rewrite_files(server)

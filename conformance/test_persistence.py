@@ -205,7 +205,7 @@ def test_info_persistence_fields(launcher):
 
 @pytest.mark.internals("RDB files and INFO persistence")
 def test_save_points_trigger_a_background_save(launcher):
-    server = launcher.start(save="1 1")
+    server = launcher.start(save=["1", "1"])  # two words, as every version reads them
     client = server.client()
     start = client.call("LASTSAVE")
     client.call("SET", "k", "v")
@@ -258,7 +258,7 @@ def test_dbfilename_and_dir_from_config_set(launcher):
 @pytest.mark.internals("RDB files and INFO persistence")
 def test_failed_bgsave_stops_writes(launcher):
     # Tests may run as root, for whom permissions do not stop writes: the dir is removed instead.
-    server = launcher.start(save="3600 1", enable_protected_configs="yes")
+    server = launcher.start(save=["3600", "1"], enable_protected_configs="yes")
     client = server.client()
     gone = os.path.join(server.dir, "gone")
     os.mkdir(gone)
@@ -299,7 +299,7 @@ def test_failed_bgsave_stops_writes(launcher):
 
 @pytest.mark.internals("RDB files and INFO persistence")
 def test_shutdown_with_save_points_saves(launcher):
-    server = launcher.start(save="3600 1")
+    server = launcher.start(save=["3600", "1"])
     client = server.client()
     fill(client, 3)
     with pytest.raises(ConnectionError):
@@ -310,7 +310,7 @@ def test_shutdown_with_save_points_saves(launcher):
 
 @pytest.mark.internals("RDB files and INFO persistence")
 def test_shutdown_kills_a_running_background_save_then_saves(launcher):
-    server = launcher.start(save="3600 1")
+    server = launcher.start(save=["3600", "1"])
     client = server.client()
     slow_saves(client, keys=10, seconds=60.0)
     assert client.call("BGSAVE") == "Background saving started"

@@ -1,9 +1,9 @@
 """Conformance of spec/server.md: DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME, INFO, CONFIG, COMMAND,
-DEBUG, SHUTDOWN; and the spec cross-check: every declared command's COMMAND INFO and COMMAND
-DOCS on the target equal its declaration.
+SHUTDOWN (DEBUG's are in test_debug.py); and the spec cross-check: every declared command's
+COMMAND INFO and COMMAND DOCS on the target equal its declaration.
 
-DEBUG tests need `enable-debug-command yes` on the target (the launcher passes it). SHUTDOWN's
-successful forms stop a server, so they run on servers of their own (@pytest.mark.launches).
+SHUTDOWN's successful forms stop a server, so they run on servers of their own
+(@pytest.mark.launches).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import time
 import pytest
 
 import spec
-from conformance.client import ErrorReply, RespSet, Verbatim, encode_command
+from conformance.client import ErrorReply, RespSet, Verbatim
 
 # Flags real Redis has but COMMAND INFO never shows.
 HIDDEN_FLAGS = {"protected", "may_replicate", "sentinel", "only_sentinel"}
@@ -699,204 +699,6 @@ def test_command_getkeysandflags(client, resp3_client):
     reply = resp3_client.call("COMMAND", "GETKEYSANDFLAGS", "MSET", "a", "1", "b", "2")
     assert [key for key, _ in reply] == [b"a", b"b"]
     assert all(isinstance(flags, RespSet) and flags for _, flags in reply)
-
-
-# --- DEBUG ---------------------------------------------------------------------------------
-
-
-@pytest.mark.internals("DEBUG")
-def test_debug_sleep(client):
-    started = time.monotonic()
-    assert client.call_raw("DEBUG", "SLEEP", "0.3") == b"+OK\r\n"
-    assert time.monotonic() - started >= 0.29
-
-
-@pytest.mark.internals("DEBUG")
-def test_debug_sleep_blocks_the_whole_server(client, client_factory):
-    """The sleeper sets a marker just before sleeping, in the same write. Another client that
-    sees the marker was served after the sleep began, so, the server doing one thing at a time,
-    after it ended: at least the sleep's length after the sleeper sent it. One that does not see
-    it was served first (a loaded machine may read both connections in one go): another round."""
-    other = client_factory()
-    for round in range(5):
-        marker = f"marker:{round}"
-        sent = time.monotonic()
-        client.send_raw(encode_command(("SET", marker, "1")) + encode_command(("DEBUG", "SLEEP", "0.3")))
-        time.sleep(0.05)  # most likely the sleep has begun
-        seen = other.call("EXISTS", marker)
-        waited = time.monotonic() - sent
-        assert [client.read_reply(), client.read_reply()] == ["OK", "OK"]
-        if seen:
-            assert waited >= 0.29, f"served {waited:.3f}s after the sleep of 0.3s began"
-            return
-    pytest.fail("the other client was served before the sleep began, every round")
-
-
-@pytest.mark.internals("DEBUG")
-@pytest.mark.parametrize("seconds", ["0", "abc", "-1", "0.01xyz"])
-def test_debug_sleep_reads_numbers_leniently(client, seconds):
-    assert client.call("DEBUG", "sleep", seconds) == "OK"
-
-
-@pytest.mark.internals("DEBUG")
-def test_debug_set_active_expire(client):
-    assert client.call_raw("DEBUG", "SET-ACTIVE-EXPIRE", "0") == b"+OK\r\n"
-    try:
-        client.call("SET", "k", "v", "PX", 20)
-        time.sleep(0.4)
-        assert client.call("DBSIZE") == 1  # nobody removed it yet
-        assert client.call("GET", "k") is None  # expired on access
-        assert client.call("DBSIZE") == 0
-    finally:
-        assert client.call("DEBUG", "SET-ACTIVE-EXPIRE", "1") == "OK"
-    client.call("SET", "k", "v", "PX", 20)
-    deadline = time.monotonic() + 30  # the cron's passes, however slow the machine
-    while client.call("DBSIZE") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert client.call("DBSIZE") == 0
-
-
-@pytest.mark.internals("DEBUG")
-def test_debug_log(client):
-    assert client.call_raw("DEBUG", "LOG", "hello from the suite") == b"+OK\r\n"
-
-
-@pytest.mark.internals("DEBUG")
-def test_debug_error(client):
-    assert client.call_raw("DEBUG", "ERROR", "CUSTOM something failed") == b"-CUSTOM something failed\r\n"
-    assert client.call_raw("DEBUG", "ERROR", "two\r\nlines") == b"-two  lines\r\n"
-    assert client.call("PING") == "PONG"
-
-
-PROTOCOL_SAMPLES = {
-    # type: (RESP2 bytes, RESP3 bytes)
-    "string": (b"$11\r\nHello World\r\n", b"$11\r\nHello World\r\n"),
-    "integer": (b":12345\r\n", b":12345\r\n"),
-    "double": (b"$5\r\n3.141\r\n", b",3.141\r\n"),
-    "bignum": (b"$37\r\n1234567999999999999999999999999999999\r\n", b"(1234567999999999999999999999999999999\r\n"),
-    "null": (b"$-1\r\n", b"_\r\n"),
-    "array": (b"*3\r\n:0\r\n:1\r\n:2\r\n", b"*3\r\n:0\r\n:1\r\n:2\r\n"),
-    "set": (b"*3\r\n:0\r\n:1\r\n:2\r\n", b"~3\r\n:0\r\n:1\r\n:2\r\n"),
-    "map": (b"*6\r\n:0\r\n:0\r\n:1\r\n:1\r\n:2\r\n:0\r\n", b"%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n"),
-    "attrib": (b"$39\r\nSome real reply following the attribute\r\n",
-               b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n"
-               b"$39\r\nSome real reply following the attribute\r\n"),
-    "verbatim": (b"$25\r\nThis is a verbatim\nstring\r\n", b"=29\r\ntxt:This is a verbatim\nstring\r\n"),
-    "true": (b":1\r\n", b"#t\r\n"),
-    "false": (b":0\r\n", b"#f\r\n"),
-}
-
-
-@pytest.mark.internals("DEBUG")
-@pytest.mark.parametrize("kind", sorted(PROTOCOL_SAMPLES))
-def test_debug_protocol(client, resp3_client, kind):
-    resp2, resp3 = PROTOCOL_SAMPLES[kind]
-    assert client.call_raw("DEBUG", "PROTOCOL", kind) == resp2
-    assert resp3_client.call_raw("DEBUG", "PROTOCOL", kind.upper()) == resp3
-
-
-@pytest.mark.internals("DEBUG")
-def test_debug_protocol_push(client, resp3_client):
-    assert client.call("DEBUG", "PROTOCOL", "push") == ErrorReply("ERR RESP2 is not supported by this command")
-    assert resp3_client.call("DEBUG", "PROTOCOL", "push") == b"Some real reply following the push reply"
-    assert resp3_client.next_raw_push() == b">2\r\n$16\r\nserver-cpu-usage\r\n:42\r\n"
-
-
-@pytest.mark.internals("DEBUG")
-def test_debug_protocol_unknown_type(client):
-    assert client.call("DEBUG", "PROTOCOL", "nosuch") == ErrorReply(
-        "ERR Wrong protocol type name. Please use one of the following: "
-        "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false")
-
-
-@pytest.mark.internals("DEBUG")
-@pytest.mark.parametrize("args", [("nosuch",), ("Nosuch", "a", "b")])
-def test_debug_unknown_subcommand(client, args):
-    assert client.call("DEBUG", *args) == ErrorReply(
-        f"ERR unknown subcommand or wrong number of arguments for '{args[0]}'. Try DEBUG HELP.")
-
-
-@pytest.mark.internals("DEBUG")
-def test_debug_arity(client):
-    assert client.call("DEBUG") == arity_error("debug")
-
-
-ZEROS = "0" * 40
-DATASET = [("SET", "s", "hello"), ("SET", "n", "123"), ("RPUSH", "l", "a", "1", "b"),
-           ("SADD", "t", "x", "y", "3"), ("SADD", "i", "1", "2", "3"), ("HSET", "h", "f", "v", "g", "1"),
-           ("ZADD", "z", "1.5", "a", "-inf", "b", "3", "c"), ("ZADD", "zi", "0.1", "100"),
-           ("EXPIRE", "s", "1000"), ("SELECT", "3"), ("SET", "k3", "v"), ("SELECT", "0")]
-
-
-@pytest.mark.internals("DEBUG")
-@pytest.mark.launches
-def test_debug_digest_is_real_redis_digest(client, real_redis):
-    """The same data gives the same fingerprints as real Redis: the dataset's and each value's."""
-    oracle = real_redis.start()
-    with oracle.client() as other:
-        for server in (client, other):
-            server.call("FLUSHALL")
-            assert server.call("DEBUG", "DIGEST") == ZEROS
-            for command in DATASET:
-                server.call(*command)
-        assert client.call("DEBUG", "DIGEST") == other.call("DEBUG", "DIGEST") != ZEROS
-        keys = ["s", "n", "l", "t", "i", "h", "z", "zi", "missing"]
-        assert client.call("DEBUG", "DIGEST-VALUE", *keys) == other.call("DEBUG", "DIGEST-VALUE", *keys)
-
-
-@pytest.mark.internals("DEBUG")
-def test_debug_digest_value_ignores_order_and_ttl_times(client):
-    client.call("SADD", "a", "x", "y", "z")
-    client.call("SADD", "b", "z", "x", "y")
-    client.call("RPUSH", "l1", "x", "y")
-    client.call("RPUSH", "l2", "y", "x")
-    client.call("SET", "e1", "v", "EX", "100")
-    client.call("SET", "e2", "v", "EX", "200")
-    client.call("SET", "e3", "v")
-    a, b, l1, l2, e1, e2, e3, missing = client.call(
-        "DEBUG", "DIGEST-VALUE", "a", "b", "l1", "l2", "e1", "e2", "e3", "missing")
-    assert a == b and l1 != l2 and e1 == e2 != e3 and missing == ZEROS
-    assert client.call("DEBUG", "DIGEST-VALUE") == []
-    before = client.call("DEBUG", "DIGEST")
-    client.call("MOVE", "e3", "5")  # the same key and value in another database
-    assert client.call("DEBUG", "DIGEST") != before
-
-
-@pytest.mark.internals("DEBUG")
-@pytest.mark.launches
-def test_debug_loadaof_reloads_from_the_files(launcher):
-    server = launcher.start(appendonly="yes", appendfsync="always")
-    with server.client() as client:
-        for command in DATASET:
-            client.call(*command)
-        digest = client.call("DEBUG", "DIGEST")
-        assert client.call("DEBUG", "LOADAOF") == "OK"
-        assert client.call("DEBUG", "DIGEST") == digest
-        assert info_fields(client.call("INFO", "persistence"))["rdb_changes_since_last_save"] == "0"
-        client.call("SET", "after", "1")  # still appending to the same files
-    server.restart()
-    with server.client() as client:
-        assert client.call("GET", "after") == b"1"
-
-
-@pytest.mark.internals("DEBUG")
-@pytest.mark.launches
-def test_debug_loadaof_without_an_aof_ends_the_server(launcher):
-    server = launcher.start()
-    with server.client() as client:
-        client.send_command("DEBUG", "LOADAOF")
-    assert server.process.wait(10) == 1
-
-
-@pytest.mark.internals("DEBUG")
-@pytest.mark.launches
-def test_debug_refused_unless_enabled(launcher):
-    server = launcher.start(enable_debug_command="no")
-    with server.client() as client:
-        assert client.call("DEBUG", "SLEEP", "0") == ErrorReply(
-            "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
-            "you can run it from a local connection, otherwise you need to set this option in the "
-            "configuration file, and then restart the server.")
 
 
 # --- SHUTDOWN ------------------------------------------------------------------------------

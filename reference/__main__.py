@@ -1,9 +1,14 @@
-"""`python -m reference [config-file] [--name value ...]`: redis-server's command line."""
+"""`python -m reference [config-file] [--name value ...]`: redis-server's command line.
+
+The start-up in Redis's order: the configuration, then daemonize, the first log lines, the
+listeners, the logo, the modules, the data, `Ready to accept connections`."""
 import contextlib
 import os
+import signal
 import sys
-import time
+import traceback
 
+from reference import log
 from reference.config import Config, StartupExit
 
 
@@ -11,28 +16,34 @@ def main(argv: list[str]) -> int:
     try:
         config = Config.from_argv(argv)
     except StartupExit as stop:
-        if stop.logged:  # as Redis logs it, to stdout: "pid:C date # message"
-            now = time.time()
-            stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(now)) + f".{int(now * 1000) % 1000:03d}"
-            text = f"{os.getpid()}:C {stamp} # {stop.text}\n"
+        if stop.logged:  # as Redis logs it (no log file yet): to stdout, "pid:C date # message"
+            log.warning(stop.text)
         else:
-            text = stop.text
-        stream = sys.stdout if stop.logged or stop.stream == "stdout" else sys.stderr
-        stream.write(text)
-        stream.flush()
+            stream = sys.stdout if stop.stream == "stdout" else sys.stderr
+            stream.write(stop.text)
+            stream.flush()
         return stop.status
-    from reference.server import Server  # after the config: a bad option should fail fast
+    from reference import crash  # after the config: a bad option should fail fast
+    from reference.server import Server
     os.chdir(config["dir"])  # as redis-server: relative paths (dbfilename, logfile) are in dir
     if config["daemonize"]:
         daemonize()
+    log.configure(config)
+    log.starting(argv)
     server = Server(config)
+    crash.watch_fatal_signals(server)
+    server.start_up()
     if config.modules or config.module_configs:
-        return refuse_modules(server)
+        return refuse_modules(config)
     if config["pidfile"]:
         with open(config["pidfile"], "w") as f:
             f.write(f"{os.getpid()}\n")
     try:
         return server.serve_forever()
+    except Exception as error:  # a bug outside any command: the server cannot go on; a panic
+        log.warning(f"Unexpected error in the server:\n{traceback.format_exc()}")
+        crash.bug_report_and_die(server, signal_number=signal.SIGABRT,
+                                 panic=f"{type(error).__name__} in the reference server: {error}")
     finally:
         if config["pidfile"]:
             with contextlib.suppress(OSError):
@@ -49,19 +60,18 @@ def daemonize() -> None:
     sys.exit(0) if os.fork() else os.setsid()  # the parent exits; the child goes on alone
 
 
-def refuse_modules(server) -> int:
+def refuse_modules(config) -> int:
     """The reference has no module system: a `loadmodule` ends the start-up as a module Redis
     fails to load does, and so does a module's option with no module to take it."""
-    config = server.config
     if config.modules:
         path = config.modules[0][0]
         reason = (f"{path}: cannot open shared object file: No such file or directory"  # dlerror()
                   if not os.path.exists(path) else "the reference server has no module system")
-        server.log(f"Module {path} failed to load: {reason}", "warning")
-        server.log(f"Can't load module from {path}: server aborting", "warning")
+        log.warning(f"Module {path} failed to load: {reason}")
+        log.warning(f"Can't load module from {path}: server aborting")
     else:
-        server.log("Module Configuration detected without loadmodule directive or no ApplyConfig "
-                   "call: aborting", "warning")
+        log.warning("Module Configuration detected without loadmodule directive or no ApplyConfig "
+                    "call: aborting")
     return 1
 
 

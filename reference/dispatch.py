@@ -144,7 +144,7 @@ def run(command: Command, client, argv: list[bytes]):
         return command.handler(client, args)
     except MatchError as error:
         text = error.args[0]
-        if command.first_arg == 2:  # an unknown-option text may quote the subcommand as typed
+        if len(argv) > 1:  # a text may quote the subcommand as typed (DEBUG's: its first word)
             text = text.replace("{subcommand}", argv[1].decode("utf-8", "replace")[:128])
         return ErrorReply(text)
     except (CommandError, BadValue) as error:

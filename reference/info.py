@@ -181,7 +181,7 @@ def clients_section(server) -> list[str]:
     ])
 
 
-def _resident_bytes() -> int:
+def resident_bytes() -> int:
     try:
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -197,7 +197,7 @@ def _system_memory() -> int:
 
 
 def memory_section(server) -> list[str]:
-    used = _resident_bytes()
+    used = resident_bytes()
     peak = max(used, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     system = _system_memory()
     maxmemory = server.config["maxmemory"]
@@ -387,8 +387,8 @@ def stats_section(server) -> list[str]:
         ("total_writes_processed", counter("total_writes_processed")),
         ("io_threaded_reads_processed", 0),
         ("io_threaded_writes_processed", 0),
-        ("reply_buffer_shrinks", 0),
-        ("reply_buffer_expands", 0),
+        ("reply_buffer_shrinks", counter("reply_buffer_shrinks")),
+        ("reply_buffer_expands", counter("reply_buffer_expands")),
     ])
 
 

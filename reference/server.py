@@ -13,21 +13,21 @@ import os
 import selectors
 import signal
 import socket
-import sys
 import time
 import traceback
 
+from reference import log, reply_buffers
 from reference.blocking import Block, BlockedClients
+from reference.commands.connection import describe
 from reference.commands.transactions import wrap_in_multi
+from reference.config import ConfigApplyError
 from reference.dispatch import build_table, lookup, run
-from reference.info import ClientBufferPeaks, error_code
+from reference.info import ClientBufferPeaks, error_code, resident_bytes
 from reference.keyspace import Keyspace
 from reference.persistence import aof as append_only
 from reference.persistence.rdb_load import load_at_startup
 from reference.persistence.snapshots import MISCONF, Snapshots
 from reference.protocol import QUEUED, ErrorReply, HiredisRequestParser, ProtocolError, encode
-
-VERSION = "7.0.15"
 
 NOAUTH = "NOAUTH Authentication required."
 DEBUG_NOT_ALLOWED = (
@@ -40,8 +40,8 @@ DEBUG_NOT_ALLOWED = (
 CLIENT_STATE_HOOKS: list = []
 
 # Functions (server, effects) given the changes of each loop turn, a list of (db index, argv)
-# in the order they happened (the AOF adds its writer here).
-EFFECT_RECORDERS: list = []
+# in the order they happened: the AOF's writer (replicas' feeds will join it).
+EFFECT_RECORDERS: list = [append_only.record_effects]
 
 # Commands that act on the transaction itself rather than being queued by MULTI.
 TRANSACTION_CONTROL = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
@@ -53,6 +53,7 @@ SUBSCRIBED_CONTEXT = frozenset({"subscribe", "ssubscribe", "unsubscribe", "sunsu
                                 "psubscribe", "punsubscribe", "ping", "quit", "reset"})
 
 READ_CHUNK = 16 * 1024  # as Redis reads: the inline-size limit depends on it
+STATUS_PERIOD = 5.0  # seconds between the cron's lines about the keyspace and the clients
 
 
 class Client:
@@ -97,6 +98,7 @@ class Client:
         # Record the command although it counted no change (Redis's forceCommandPropagation):
         # FLUSHALL of empty databases, a blocked pop served by another client's write.
         self.force_propagation = False
+        self.reply_buffer = reply_buffers.ReplyBuffer()  # its size and peak (CLIENT LIST rbs, rbp)
 
     def select(self, index: int) -> None:
         self.db_index = index
@@ -148,13 +150,18 @@ class Server:
         self.signalled = False  # the stop was asked by a signal, not by SHUTDOWN
         self.exit_code = 0
         self.active_expire_enabled = True
+        self.cron_paused = False  # DEBUG PAUSE-CRON
+        self.reply_buffers = reply_buffers.ReplyBufferSettings()  # DEBUG REPLYBUFFER
         self.snapshots = Snapshots(self)  # SAVE, BGSAVE, save points, LASTSAVE
-        self.aof = append_only.attach(self)  # the append-only file, BGREWRITEAOF
-        self.log_role = "M"  # as Redis marks log lines: M the server, C a child it forked
+        self.aof = append_only.AppendOnlyFile(self)  # the append-only file, BGREWRITEAOF
         self._wakeup_r, self._wakeup_w = socket.socketpair()
-        config.warn = lambda message: self.log(message, "warning")
+        config.warn = log.warning
+        self.current_client: Client | None = None  # the one whose command runs (crash reports)
+        self._status_due = 0.0  # when the cron next logs its status lines
         config.on_change("dir", self._on_dir_change)
         config.on_change("proto-max-bulk-len", self._on_max_bulk_len_change)
+        config.on_change("port", self._on_port_change)
+        config.on_change("bind", self._on_bind_change)
         self.latency_tracking = config["latency-tracking"]  # INFO latencystats
         config.on_change("latency-tracking", self._on_latency_tracking_change)
         self.buffer_peaks = ClientBufferPeaks()  # INFO client_recent_max_*_buffer
@@ -169,76 +176,98 @@ class Server:
         for client in self.clients.values():
             client.parser.max_bulk_len = config["proto-max-bulk-len"]
 
-    # --- logging -----------------------------------------------------------------------
-
-    def log(self, message: str, level: str = "notice") -> None:
-        levels = ("debug", "verbose", "notice", "warning")
-        if levels.index(level) < levels.index(self.config["loglevel"]):
-            return
-        now = time.time()
-        stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(now)) + f".{int(now * 1000) % 1000:03d}"
-        mark = {"debug": ".", "verbose": "-", "notice": "*", "warning": "#"}[level]
-        line = f"{os.getpid()}:{self.log_role} {stamp} {mark} {message}\n"
-        data = line.encode("utf-8", "surrogateescape")  # bytes of a file or key quoted as they are
-        logfile = self.config["logfile"]
-        if logfile:
-            with open(logfile, "ab") as f:
-                f.write(data)
-        else:
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
-
     # --- start-up ----------------------------------------------------------------------
 
+    def start_up(self) -> None:
+        """What Redis's initServer and main do before loading, with their log lines: this
+        process becomes the server (its lines say M from now on), it listens (an address it
+        cannot listen on ends the start here), shows the logo or its mode, and warns about the
+        machine's settings that Redis checks."""
+        log.serving()
+        log.notice("monotonic clock: POSIX clock_gettime")  # what time.monotonic reads
+        self.listen()
+        log.running_mode(self.config["port"])
+        _check_tcp_backlog(self.config["tcp-backlog"])
+        log.warning("Server initialized")
+        _check_overcommit()
+
     def listen(self) -> None:
+        """At start-up: listen on every address of `bind` at `port` (none with port 0); an
+        address that cannot be listened on ends the start, as Redis does."""
         port = self.config["port"]
-        for address in self.config["bind"] if port else []:  # port 0: no TCP listener
-            optional = address.startswith("-")
-            host = address.lstrip("-")
-            if host == "*":
-                host = "0.0.0.0"
-            elif host == "::*":
-                host = "::"
-            family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            try:
-                sock.bind((host, port))
-            except OSError as error:
-                sock.close()
-                if optional and error.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT,
-                                                errno.EPROTONOSUPPORT, errno.ESOCKTNOSUPPORT,
-                                                errno.EPFNOSUPPORT, errno.EINVAL):
-                    continue
-                self.log(f"Warning: Could not create server TCP listening socket {address.lstrip('-')}:{port}: "
-                         f"bind: {os.strerror(error.errno)}", "warning")
-                self.log(f"Failed listening on port {port} (TCP), aborting.", "warning")
-                raise SystemExit(1)
-            sock.listen(self.config["tcp-backlog"])
-            sock.setblocking(False)
-            self.selector.register(sock, selectors.EVENT_READ, None)
-            self.listeners.append(sock)
+        try:
+            self._accept_on(self._open_listeners(port))
+        except ListenError:
+            log.warning(f"Failed listening on port {port} (TCP), aborting.")
+            raise SystemExit(1) from None
         if not self.listeners:  # (the reference has no unix socket and no TLS port)
-            self.log("Configured to not listen anywhere, exiting.", "warning")
+            log.warning("Configured to not listen anywhere, exiting.")
             raise SystemExit(1)
 
+    def _open_listeners(self, port: int) -> list[socket.socket]:
+        """Listening sockets on the `bind` addresses at `port`, as Redis's listenToPort: an
+        optional address ("-" before it) this machine does not have, or an address family it
+        does not support, is logged and left out; any other failure is logged, closes those
+        opened so far and raises ListenError."""
+        opened: list[socket.socket] = []
+        for address in self.config["bind"] if port else []:  # port 0: no TCP listener
+            optional = address.startswith("-")
+            address = address.removeprefix("-")
+            try:
+                opened.append(_listening_socket(address, port, self.config["tcp-backlog"]))
+            except OSError as error:
+                log.warning(f"Warning: Could not create server TCP listening socket {address}:{port}: {error.strerror}")
+                if (error.errno == errno.EADDRNOTAVAIL and optional) or error.errno in UNSUPPORTED_FAMILY:
+                    continue
+                for sock in opened:
+                    sock.close()
+                raise ListenError() from None
+        return opened
+
+    def _accept_on(self, listeners: list[socket.socket]) -> None:
+        for sock in listeners:
+            self.selector.register(sock, selectors.EVENT_READ, None)
+        self.listeners = listeners
+
+    def _close_listeners(self) -> None:
+        for sock in self.listeners:
+            self.selector.unregister(sock)
+            sock.close()
+        self.listeners = []
+
+    def _on_port_change(self, config, name) -> None:
+        """CONFIG SET port, as Redis's changeListenPort: the old listeners close (connected
+        clients stay), new ones open at the new port. If they cannot, CONFIG SET fails and
+        restores the old port, which calls this again to listen there once more."""
+        self._close_listeners()
+        try:
+            self._accept_on(self._open_listeners(config["port"]))
+        except ListenError:
+            raise ConfigApplyError("Unable to listen on this port. Check server logs.") from None
+
+    def _on_bind_change(self, config, name) -> None:
+        """CONFIG SET bind, as Redis's changeBindAddr: the same, for new addresses."""
+        self._close_listeners()
+        try:
+            self._accept_on(self._open_listeners(config["port"]))
+        except ListenError:
+            log.warning("Failed to bind")
+            raise ConfigApplyError("Failed to bind to specified addresses.") from None
+
     def serve_forever(self) -> int:
+        """After start_up: load the data, then serve until shutdown. The exit status."""
         if self.config["appendonly"]:
             self.aof.start()  # the AOF instead of the RDB, as Redis (a bad one exits)
         else:
             load_at_startup(self)  # dir/dbfilename, if there is one (a bad file exits)
         self.snapshots.forget_changes()  # loading is not a change to save
-        self.listen()
         self._wakeup_w.setblocking(False)
         signal.set_wakeup_fd(self._wakeup_w.fileno(), warn_on_full_buffer=False)
         self._wakeup_r.setblocking(False)
         self.selector.register(self._wakeup_r, selectors.EVENT_READ, "wakeup")
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
-        self.log("Server initialized", "warning")  # as Redis logs it
-        self.log("Ready to accept connections")
+        log.notice("Ready to accept connections")
         next_cron = time.monotonic()
         period = 1.0 / self.config["hz"]
         while True:
@@ -276,16 +305,19 @@ class Server:
 
     def _on_signal(self, signum, frame) -> None:
         name = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
-        self.log(f"Received {name} scheduling shutdown...", "warning")
+        log.from_signal_handler(f"Received {name} scheduling shutdown...")
         self.stopping = self.signalled = True
 
     def prepare_shutdown(self) -> bool:
         """After a signal: save first if save points are configured, as Redis does; if that
         fails the server keeps running."""
+        if self.aof.refuses_shutdown(force=False):  # the AOF being turned on is not written yet
+            log.warning("Errors trying to shut down the server. Check the logs for more information.")
+            return False
         if self.config["save"]:
-            self.log("Saving the final RDB snapshot before exiting.")
+            log.notice("Saving the final RDB snapshot before exiting.")
             if not self.save_rdb():
-                self.log("Error trying to save the DB, can't exit.", "warning")
+                log.warning("Error trying to save the DB, can't exit.")
                 return False
         return True
 
@@ -297,18 +329,18 @@ class Server:
 
     def stop_background_save(self) -> None:
         if self.snapshots.in_progress:
-            self.log("There is a child saving an .rdb. Killing it!", "warning")
+            log.warning("There is a child saving an .rdb. Killing it!")
             self.snapshots.kill_child()
 
     def finish_shutdown(self) -> int:
-        self.log("User requested shutdown...", "warning")
+        log.warning("User requested shutdown...")
         self.stop_background_save()
         self.aof.shutdown()  # stop a rewrite; write and fsync what is pending
         for client in list(self.clients.values()):
             self.close_client(client)
         for sock in self.listeners:
             sock.close()
-        self.log("Redis is now ready to exit, bye bye...", "warning")
+        log.warning("Redis is now ready to exit, bye bye...")
         return self.exit_code
 
     # --- connections -------------------------------------------------------------------
@@ -330,6 +362,7 @@ class Server:
                 continue
             self.stats["total_connections_received"] += 1
             local = sock.getsockname()
+            log.verbose(f"Accepted {peer[0]}:{peer[1]}")
             client = Client(self, sock, self.next_client_id, _address(peer), _address(local))
             self.next_client_id += 1
             self.clients[client.id] = client
@@ -353,10 +386,13 @@ class Server:
             data = client.sock.recv(READ_CHUNK)
         except (BlockingIOError, InterruptedError):
             return
-        except OSError:
+        except OSError as error:
+            log.verbose(f"Reading from client: {error.strerror}")
             self.close_client(client)
             return
         if not data:
+            if log.enabled("verbose"):
+                log.verbose(f"Client closed connection {describe(client)}")
             self.close_client(client)
             return
         self.stats["total_net_input_bytes"] += len(data)
@@ -402,6 +438,7 @@ class Server:
         if client.out:
             self.stats["total_writes_processed"] += 1
             data = client.out[0] if len(client.out) == 1 else b"".join(client.out)
+            client.reply_buffer.filled(len(data))
             try:
                 sent = client.sock.send(data)
             except (BlockingIOError, InterruptedError):
@@ -467,11 +504,14 @@ class Server:
         dirty_before = keyspace.dirty
         first_effect = len(keyspace.effects)
         started = time.perf_counter()
+        caller, self.current_client = self.current_client, client
         try:
             reply = run(command, client, argv)
-        except Exception:  # pragma: no cover - only a bug in the reference gets here: say so, serve on
-            self.log(f"Unexpected error in '{command.name}':\n{traceback.format_exc()}", "warning")
+        except Exception:  # a bug of the reference, not a crash: the log says what, the server goes on
+            log.warning(f"Unexpected error in '{command.name}':\n{traceback.format_exc()}")
             reply = ErrorReply(f"ERR internal error in the reference server running '{command.name}'")
+        finally:
+            self.current_client = caller  # (EXEC runs commands inside its own)
         usec = int((time.perf_counter() - started) * 1_000_000)
         command.usec += usec
         if (keyspace.dirty != dirty_before or client.force_propagation) and "write" in command.flags:
@@ -583,18 +623,110 @@ class Server:
 
     def cron(self) -> None:
         self.keyspace.clock.tick()
+        if self.cron_paused:  # DEBUG PAUSE-CRON: none of the periodic work, as Redis's serverCron
+            return
         self.snapshots.cron()  # reap a finished BGSAVE; save points; a scheduled BGSAVE
         self.aof.cron()  # reap a rewrite; scheduled and automatic rewrites; everysec fsync
         self.track_instantaneous_metrics()
         if self.active_expire_enabled:
             self.keyspace.active_expire_cycle(0.25 / self.config["hz"])  # a quarter of a tick
         self.buffer_peaks.sample(self.clients.values())
+        reply_buffers.resize(self, self.keyspace.clock.ms)
         timeout = self.config["timeout"]
         if timeout:
             idle_since = time.time() - timeout
             for client in list(self.clients.values()):
                 if client.last_interaction < idle_since:
+                    log.verbose("Closing idle client")
                     self.close_client(client)
+        if time.monotonic() >= self._status_due:
+            self._status_due = time.monotonic() + STATUS_PERIOD
+            self.log_status()
+
+    def log_status(self) -> None:
+        """What Redis's cron logs every 5 seconds: each database's keys (verbose), and the
+        clients and memory (debug). A database's slots are those of the hash table Redis
+        would have for that many keys (a power of two, at least 4)."""
+        if log.enabled("verbose"):
+            for db in self.keyspace:
+                if db.data or db.expires:
+                    slots = max(4, 1 << (len(db.data) - 1).bit_length())
+                    log.verbose(f"DB {db.id}: {len(db.data)} keys ({len(db.expires)} volatile) in {slots} slots HT.")
+        if log.enabled("debug"):
+            replicas = sum(client.kind == "replica" for client in self.clients.values())
+            log.debug(f"{len(self.clients) - replicas} clients connected ({replicas} replicas), "
+                      f"{resident_bytes()} bytes in use")
+
+
+def _check_tcp_backlog(backlog: int) -> None:
+    """As Redis: say so when the kernel caps the listen backlog below tcp-backlog."""
+    try:
+        with open("/proc/sys/net/core/somaxconn") as f:
+            somaxconn = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    if 0 < somaxconn < backlog:
+        log.warning(f"WARNING: The TCP backlog setting of {backlog} cannot be enforced because "
+                    f"/proc/sys/net/core/somaxconn is set to the lower value of {somaxconn}.")
+
+
+def _check_overcommit() -> None:
+    """As Redis: a fork (BGSAVE, BGREWRITEAOF) may fail without memory overcommit; say so.
+    (Redis adds a sentence about jemalloc, which the reference does not use.)"""
+    try:
+        with open("/proc/sys/vm/overcommit_memory") as f:
+            mode = f.read().strip()
+    except OSError:
+        return
+    if mode != "1":
+        log.warning("WARNING Memory overcommit must be enabled! Without it, a background save or "
+                    "replication may fail under low memory condition. To fix this issue add "
+                    "'vm.overcommit_memory = 1' to /etc/sysctl.conf and then reboot or run the command "
+                    "'sysctl vm.overcommit_memory=1' for this to take effect.")
+
+
+class ListenError(Exception):
+    """An address of `bind` could not be listened on (the reason is logged already)."""
+
+
+# What Redis's listenToPort passes over: the machine cannot make sockets of that kind.
+UNSUPPORTED_FAMILY = frozenset({errno.ENOPROTOOPT, errno.EPROTONOSUPPORT, errno.ESOCKTNOSUPPORT,
+                                errno.EPFNOSUPPORT, errno.EAFNOSUPPORT})
+
+
+def _listening_socket(address: str, port: int, backlog: int) -> socket.socket:
+    """A non-blocking socket listening at address:port, made as anet.c's anetTcpServer makes it:
+    an address with a colon is IPv6 (only), "*" and "::*" are any address of their family;
+    the first address the name resolves to is the one bound. A failure raises OSError, its
+    strerror as Redis words the reason."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    host = None if address in ("*", "::*") else address
+    try:
+        found = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise OSError(0, error.strerror) from None
+    last_error = 0
+    for family, kind, protocol, _, sockaddr in found:
+        try:
+            sock = socket.socket(family, kind, protocol)
+        except OSError as error:
+            last_error = error.errno
+            continue
+        try:
+            step = "setsockopt"
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            step = "bind"
+            sock.bind(sockaddr)
+            step = "listen"
+            sock.listen(backlog)
+        except OSError as error:
+            sock.close()
+            raise OSError(error.errno, f"{step}: {os.strerror(error.errno)}") from None
+        sock.setblocking(False)
+        return sock
+    raise OSError(last_error, f"unable to bind socket, errno: {last_error}")
 
 
 class _NoReply:

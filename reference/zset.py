@@ -1,8 +1,12 @@
 """The sorted set value: members with scores, ordered by (score, member bytes).
 
-A `ZSet` is a dict member -> score (O(1) ZSCORE, membership) plus a SortedList of
+A `ZSet` is a dict member -> score (O(1) ZSCORE, membership) plus its `order`, the sorted
 (score, member) pairs (ranks, ranges, pops in O(log N)), the two always kept in step by the
-methods below. Equal scores order by member bytes, as Redis's memcmp does.
+methods below. Equal scores order by member bytes, as Redis's memcmp does. The order of a set
+of up to SMALL_ORDER_LIMIT pairs is a SmallOrder, a plain sorted list: all that a SortedList of
+that size holds (one sublist, below its load factor), without its bookkeeping. A set that grows
+past the limit gets a SortedList. The two have the methods used here; most sets are small, and
+a SmallOrder costs far less to build (loading a file builds one per set).
 
 `skiplist` records the encoding Redis would use: a new set starts as a listpack and becomes a
 skiplist for good once it holds more than zset-max-listpack-entries members or a member longer
@@ -17,6 +21,7 @@ NaN and trailing text are not); a lex bound is "[x", "(x", "-" or "+".
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, insort
 from dataclasses import dataclass
 
 from sortedcontainers import SortedList
@@ -36,12 +41,40 @@ class _Above:
 ABOVE = _Above()
 
 
+SMALL_ORDER_LIMIT = SortedList.DEFAULT_LOAD_FACTOR
+
+
+class SmallOrder(list):
+    """A small set's order: a plain sorted list with the SortedList methods ZSet uses (add,
+    remove, bisect_left; indexing, slices and their deletion, len and iteration are the
+    list's own)."""
+    __slots__ = ()
+
+    def add(self, pair: tuple) -> None:
+        insort(self, pair)
+
+    def remove(self, pair: tuple) -> None:
+        index = bisect_left(self, pair)
+        if index == len(self) or self[index] != pair:
+            raise ValueError(f"{pair!r} not in the order")
+        del self[index]
+
+    def bisect_left(self, pair: tuple) -> int:
+        return bisect_left(self, pair)
+
+
+def order_of(pairs) -> SmallOrder | SortedList:
+    """The order holding `pairs`, (score, member) in any order."""
+    order = SmallOrder(pairs)
+    order.sort()
+    return order if len(order) <= SMALL_ORDER_LIMIT else SortedList(order)
+
+
 class ZSet(dict):
     __slots__ = ("order", "skiplist", "scan_index")
 
-    def __init__(self):
-        super().__init__()
-        self.order = SortedList()
+    def __init__(self):  # (empty: there is nothing for dict.__init__ to do)
+        self.order = SmallOrder()
         self.skiplist = False
         self.scan_index = None  # ZSCAN's snapshot of the member order (see scan_batch)
 
@@ -49,11 +82,14 @@ class ZSet(dict):
         """Insert or move member (the caller decides whether it should)."""
         if score == 0 and not self.skiplist:
             score = 0.0  # a listpack stores -0 as the integer 0
+        order = self.order
         old = self.get(member)
         if old is not None:
-            self.order.remove((old, member))
+            order.remove((old, member))
         self[member] = score
-        self.order.add((score, member))
+        order.add((score, member))
+        if len(order) > SMALL_ORDER_LIMIT and type(order) is SmallOrder:
+            self.order = SortedList(order)
 
     def remove(self, member: bytes) -> bool:
         score = self.pop(member, None)
@@ -118,33 +154,19 @@ class ZSet(dict):
     def copy(self) -> ZSet:
         other = ZSet()
         dict.update(other, self)
-        other.order = SortedList(self.order)
+        other.order = order_of(self.order)
         other.skiplist = self.skiplist
         return other
 
     @classmethod
     def of_members(cls, members: list[bytes], scores: list[float]) -> ZSet:
-        """A listpack-encoded set of members[i] with scores[i] (as loading builds one). The
-        members should be distinct: a duplicate shows as len(result) < len(members), and
-        the caller refuses it."""
+        """A set of members[i] with scores[i], as loading builds one (`skiplist` is the caller's
+        to set). The members should be distinct: a duplicate shows as len(result) <
+        len(members), and the caller refuses it."""
         zset = cls()
         dict.update(zset, zip(members, scores))
-        fill_sorted(zset.order, sorted(zip(scores, members)))
+        zset.order = order_of(zip(scores, members))
         return zset
-
-
-def fill_sorted(order: SortedList, ordered: list) -> None:
-    """Make the empty `order` hold `ordered`, a list already in order, taken as it is: the
-    structure SortedList's own update builds (sublists of its load factor, the last item of
-    each recorded as its max), without the copies and generators of that general path, which
-    cost more than the rest of building a small set (loading a file builds one per sorted
-    set). tests/test_sorted_sets.py checks that the two agree, internals included."""
-    if ordered:
-        load = order._load
-        order._lists = [ordered] if len(ordered) <= load else [
-            ordered[start:start + load] for start in range(0, len(ordered), load)]
-        order._maxes = [sublist[-1] for sublist in order._lists]
-        order._len = len(ordered)
 
 
 def new_zset(config, pairs) -> ZSet:
@@ -155,7 +177,7 @@ def new_zset(config, pairs) -> ZSet:
     for member, score in pairs:
         zset[member] = score
         longest = max(longest, len(member))
-    fill_sorted(zset.order, sorted((score, member) for member, score in zset.items()))
+    zset.order = order_of((score, member) for member, score in zset.items())
     zset.note_size(config, longest)
     if not zset.skiplist:  # stored as a listpack: -0 becomes 0
         for member, score in list(zset.items()):

@@ -166,6 +166,14 @@ class CommandSpec:
         """The syntax line as the Redis documentation would print it."""
         return " ".join([self.display_name, *(arg.docs() for arg in self.arguments)])
 
+    def fenced(self, info: str) -> str:
+        """The text of the ```info block in the prose after the declaration (DEBUG's help is
+        a ```help block)."""
+        match = re.search(rf"^```{re.escape(info)}\n(.*?)^```$", self.prose, re.S | re.M)
+        if match is None:
+            raise SpecError(f"{self.name}: no ```{info} block")
+        return match.group(1)
+
 
 # --- the grammar ---------------------------------------------------------------------------
 

@@ -46,3 +46,37 @@ def test_manifest_comments_are_skipped():
 
 def test_encode_command():
     assert encode_command([b"SET", b"k", bytearray(b"")]) == b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n"
+
+
+def test_rewrites_are_held_back_after_three_failures_twice_as_long_each_time(monkeypatch):
+    """aof.c aofRewriteLimited: 1 minute, then 2, 4 ... at most 60; logged once per hold-back."""
+    from types import SimpleNamespace
+
+    from reference import log
+    from reference.persistence import aof as aof_module
+    logged = []
+    server = SimpleNamespace(config=SimpleNamespace(on_change=lambda name, callback: None))
+    aof = aof_module.AppendOnlyFile(server)
+    with log.diverted(lambda message, level: logged.append(message)):
+        clock = [1_000_000]
+        monkeypatch.setattr(aof_module.time, "time", lambda: clock[0])
+        aof.consecutive_failures = 2
+        assert not aof.rewrite_limited()
+        waits = []
+        for failures in range(3, 10):
+            aof.consecutive_failures = failures
+            assert aof.rewrite_limited()  # a failure more: held back, and logged
+            minutes = int(logged[-1].rsplit(" ", 2)[-2])
+            waits.append(minutes)
+            clock[0] += 60 * minutes - 1
+            assert aof.rewrite_limited()  # still held back, not logged again
+            clock[0] += 1
+            assert not aof.rewrite_limited()  # one attempt goes through
+        assert waits == [1, 2, 4, 8, 16, 32, 60]
+        assert len(logged) == len(waits)
+        assert logged[0] == ("Background AOF rewrite has repeatedly failed and triggered the limit, "
+                             "will retry in 1 minutes")
+        aof.consecutive_failures = 0  # a success starts afresh
+        assert not aof.rewrite_limited()
+        aof.consecutive_failures = 3
+        assert aof.rewrite_limited() and logged[-1].endswith("will retry in 1 minutes")

@@ -6,6 +6,7 @@ import pytest
 
 from reference.commands import connection
 from reference.dispatch import CommandError
+from reference.reply_buffers import ReplyBuffer
 from reference.values import BadValue
 
 
@@ -15,7 +16,7 @@ def fake_client(**changes):
         last_interaction=time.time(), kind="normal", channels={}, patterns={},
         shard_channels={}, transaction=None, blocked=False, dirty_cas=False,
         close_after_reply=False, db_index=0, out=[], writing=False, last_command="NULL", protocol=2,
-        parser=SimpleNamespace(pending=lambda: 0),
+        parser=SimpleNamespace(pending=lambda: 0), reply_buffer=ReplyBuffer(),
     )
     fields.update(changes)
     client = SimpleNamespace(**fields)

@@ -6,6 +6,7 @@ import pytest
 from reference.keyspace import Keyspace
 from reference.persistence.crc64 import crc64
 from reference.persistence.rdb import dump_rdb, encode_length, encode_string, save_rdb
+from reference.persistence import intset, listpack
 from reference.persistence.rdb_load import RDBLoadError, parse_rdb
 from reference.persistence.rdb_scan import Aux, SelectDB
 from reference.tools import KeyEntry, RDBScanner
@@ -155,3 +156,67 @@ def test_the_cyclic_collector_is_off_while_loading_and_on_again_after():
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+def test_the_scanner_says_where_it_stopped():
+    """What redis-check-rdb reports: what it was doing, and the key and type at hand."""
+    from reference.tools import RDBFileError
+    whole = _file(b"\xfe\x00" + _string_key(b"k", b"value"))
+    scanner = RDBScanner(whole)
+    list(scanner)
+    assert (scanner.doing, scanner.key, scanner.rdb_type, scanner.keys_read) == ("check-sum", None, None, 1)
+    cut_in_value = whole.index(b"value") + 2
+    cut_in_key = whole.index(b"\x01k")
+    cut_at_type = cut_in_key - 1
+    for cut, where in ((cut_in_value, ("read-object-value", b"k", 0)), (cut_in_key, ("read-key", None, 0)),
+                       (cut_at_type, ("read-type", None, None))):
+        with pytest.raises(RDBFileError) as error:
+            list(RDBScanner(whole[:cut]))
+        assert (error.value.doing, error.value.key, error.value.rdb_type) == where
+    assert error.value.offset == cut_at_type  # (the type byte it could not read)
+
+
+def _compact_key(rdb_type: int, key: bytes, blob: bytes) -> bytes:
+    return bytes([rdb_type]) + encode_string(key) + encode_string(blob)
+
+
+@pytest.mark.parametrize("rdb_type, blob, reason", [
+    (16, listpack.encode([b"f", b"v", b"g"]), "Hash listpack integrity check failed."),  # odd count
+    (16, listpack.encode([b"f", b"v", b"f", b"w"]), "Hash listpack integrity check failed."),
+    (17, listpack.encode([b"m", b"1", b"m", b"2"]), "Zset listpack integrity check failed."),
+    (17, listpack.encode([b"m", b"one"]), "Zset listpack integrity check failed."),
+    (17, listpack.encode([b"m", b"1", b"n"]), "Zset listpack integrity check failed."),
+    (17, listpack.encode([b"m", b"nan"]), "Zset with NAN score detected"),
+    (11, intset.encode([]), "Intset integrity check failed."),
+    (11, b"\x02\x00\x00\x00\x02\x00\x00\x00\x02\x00\x01\x00", "Intset integrity check failed."),
+    (11, listpack.encode([b"1"]), "Intset integrity check failed."),
+])
+def test_a_faulty_compact_value_is_refused_with_what_redis_logs(rdb_type, blob, reason):
+    with pytest.raises(RDBLoadError) as error:
+        parse_rdb(_file(b"\xfe\x00" + _compact_key(rdb_type, b"k", blob)))
+    assert error.value.log_lines[-1][1].endswith(f"-> {reason}")
+
+
+def test_a_faulty_quicklist_node_is_refused():
+    node = bytearray(listpack.encode([b"a", b"b"]))
+    node[-2] = 9  # the last entry's backlen
+    with pytest.raises(RDBLoadError) as error:
+        parse_rdb(_file(b"\xfe\x00\x12" + encode_string(b"k") + b"\x01\x02" + encode_string(bytes(node))))
+    assert error.value.log_lines[-1][1].endswith("-> Listpack integrity check failed.")
+
+
+def test_compact_values_load_as_the_server_holds_them():
+    from reference.zset import SmallOrder
+    pairs = [b"b", b"2", b"a", b"1", b"c", b"1"]  # not in the order a set keeps them
+    data = _file(b"\xfe\x00" + _compact_key(17, b"z", listpack.encode(pairs))
+                 + _compact_key(16, b"h", listpack.encode([b"f", b"1", b"g", b"x" * 70]))
+                 + _compact_key(11, b"s", intset.encode([b"-70000", b"3"]))
+                 + b"\x12" + encode_string(b"l") + b"\x02\x02" + encode_string(listpack.encode([b"a", b"1"]))
+                 + b"\x01" + encode_string(b"plain"))
+    loaded = parse_rdb(data).data[0]
+    zset = loaded[b"z"]
+    assert list(zset.order) == [(1.0, b"a"), (1.0, b"c"), (2.0, b"b")] and type(zset.order) is SmallOrder
+    assert dict(zset) == {b"a": 1.0, b"b": 2.0, b"c": 1.0} and not zset.skiplist
+    assert loaded[b"h"] == {b"f": b"1", b"g": b"x" * 70} and not loaded[b"h"].hashtable
+    assert loaded[b"s"] == {b"-70000", b"3"} and loaded[b"s"].intset
+    assert list(loaded[b"l"]) == [b"a", b"1", b"plain"]

@@ -190,18 +190,6 @@ def test_keys_of(table):
         commands.keys_of(server, [b"get"])
 
 
-@pytest.mark.parametrize("raw, seconds", [
-    (b"1.5", 1.5), (b"abc", 0.0), (b"  2e-1x", 0.2), (b"-1", -1.0), (b".5", 0.5), (b"1_0", 1.0),
-])
-def test_strtod(raw, seconds):
-    assert commands._strtod(raw) == seconds
-
-
-@pytest.mark.parametrize("raw, value", [(b"1", 1), (b"0", 0), (b"x", 0), (b" 12abc", 12), (b"-3", -3)])
-def test_atoi(raw, value):
-    assert commands._atoi(raw) == value
-
-
 def test_argument_docs_of_a_oneof():
     [filterby] = spec.load()["command"].subcommands["list"].arguments
     doc = commands.argument_docs(filterby, None)

@@ -1,11 +1,13 @@
 """Unit tests of reference/zset.py: the sorted set value, its ranges and bound parsing."""
 import math
+import random
 
 import pytest
+from sortedcontainers import SortedList
 
 from reference.values import BadValue
-from reference.zset import (LexBound, ScoreBound, ZSet, new_zset, parse_lex_bound,
-                            parse_score_bound, strtod_whole)
+from reference.zset import (ABOVE, SMALL_ORDER_LIMIT, LexBound, ScoreBound, SmallOrder, ZSet,
+                            new_zset, order_of, parse_lex_bound, parse_score_bound, strtod_whole)
 
 CONFIG = {"zset-max-listpack-entries": 3, "zset-max-listpack-value": 4}
 
@@ -113,3 +115,52 @@ def test_note_size_and_copy_are_independent():
     other = zset.copy()
     other.add(b"b", 2)
     assert b"b" not in zset and len(zset.order) == 1 and other.skiplist
+
+
+def test_small_order_does_what_a_sorted_list_does():
+    """The same adds, removes and searches on a SmallOrder and a SortedList give the same
+    answers, ties of score broken by member bytes, and a missing pair refused alike."""
+    rng = random.Random(7)
+    small, sorted_list = SmallOrder(), SortedList()
+    for _ in range(3000):
+        pair = (float(rng.randrange(-3, 4)), bytes([rng.randrange(97, 103)]))
+        if pair in sorted_list and rng.random() < 0.6:
+            small.remove(pair)
+            sorted_list.remove(pair)
+        elif pair not in sorted_list:
+            small.add(pair)
+            sorted_list.add(pair)
+        probe = (pair[0], ABOVE) if rng.random() < 0.5 else (pair[0],)
+        assert small.bisect_left(probe) == sorted_list.bisect_left(probe)
+        assert small.bisect_left(pair) == sorted_list.bisect_left(pair)
+    assert list(small) == list(sorted_list)
+    with pytest.raises(ValueError):
+        SmallOrder([(1.0, b"a")]).remove((1.0, b"b"))
+    with pytest.raises(ValueError):
+        SmallOrder().remove((1.0, b"a"))
+
+
+def test_a_set_past_the_small_order_limit_gets_a_sorted_list():
+    zset = ZSet()
+    for n in range(SMALL_ORDER_LIMIT):
+        zset.add(b"m%d" % n, float(n % 7))
+    assert type(zset.order) is SmallOrder
+    zset.add(b"one more", 3.0)
+    assert type(zset.order) is SortedList
+    assert list(zset.order) == sorted((score, member) for member, score in zset.items())
+    assert zset.rank(b"one more") == sorted(zset.order).index((3.0, b"one more"))
+
+
+def test_order_of_by_size_and_of_members():
+    assert type(order_of([(1.0, b"%d" % n) for n in range(SMALL_ORDER_LIMIT)])) is SmallOrder
+    assert type(order_of([(1.0, b"%d" % n) for n in range(SMALL_ORDER_LIMIT + 1)])) is SortedList
+    assert order_of([(2.0, b"a"), (1.0, b"b"), (1.0, b"a")]) == [(1.0, b"a"), (1.0, b"b"), (2.0, b"a")]
+    for n in (0, 2, SMALL_ORDER_LIMIT + 5):
+        members = [b"%05d" % (n - i) for i in range(n)]
+        scores = [float(i % 3) for i in range(n)]
+        zset = ZSet.of_members(members, scores)
+        assert dict(zset) == dict(zip(members, scores)) and not zset.skiplist
+        assert list(zset.order) == sorted(zip(scores, members))
+        copy = zset.copy()
+        assert list(copy.order) == list(zset.order) and copy.order is not zset.order
+    assert len(ZSet.of_members([b"a", b"a"], [1.0, 2.0])) == 1  # the duplicate shows

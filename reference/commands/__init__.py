@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import importlib
 
-FAMILY_MODULES = ("connection", "generic", "sort", "strings", "server", "lists", "hashes", "sets",
-                  "sorted_sets", "transactions", "pubsub", "persistence", "dump", "aof")  # sort: SORT of spec/generic.md
+# sort: SORT of spec/generic.md; debug: DEBUG of spec/server.md
+FAMILY_MODULES = ("connection", "generic", "sort", "strings", "server", "debug", "lists", "hashes", "sets",
+                  "sorted_sets", "transactions", "pubsub", "persistence", "dump", "aof")
 
 _HANDLERS: dict[str, tuple[object, frozenset[str], dict]] = {}
 

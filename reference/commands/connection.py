@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 
 from reference.commands import handler, subcommand_help
+from reference.config import REDIS_VERSION
 from reference.dispatch import CommandError
 from reference.protocol import OK, PONG, Status, Verbatim, wire_text
-from reference.server import VERSION
 from reference.values import parse_int
 
 SYNTAX_ERROR = "ERR syntax error"
@@ -34,10 +34,6 @@ DEFAULT_USER = b"default"
 # What CLIENT LIST / CLIENT KILL TYPE accept, and the type each name stands for.
 CLIENT_TYPES = {b"normal": "normal", b"master": "master", b"replica": "replica",
                 b"slave": "replica", b"pubsub": "pubsub"}
-
-# Fixed stand-ins for Redis's reply buffer (the reference has none), see the spec's divergence.
-REPLY_BUFFER_SIZE = 16384
-
 
 # --- helpers shared by several commands -----------------------------------------------------
 
@@ -94,12 +90,22 @@ def flag_letters(client) -> str:
     return letters or "N"
 
 
+def _buffered_bytes(client) -> tuple[int, int, int]:
+    """Bytes of commands received and not yet run, of commands queued by MULTI, of replies
+    waiting to be written."""
+    return (client.parser.pending(), sum(len(arg) for argv in client.transaction or () for arg in argv),
+            sum(len(chunk) for chunk in client.out))
+
+
+def memory_of(client) -> int:
+    """CLIENT LIST's tot-mem: what the connection holds, its reply buffer included."""
+    return sum(_buffered_bytes(client)) + client.reply_buffer.size
+
+
 def describe(client) -> str:
     """The connection's CLIENT LIST line (without its newline)."""
     now = int(time.time())
-    query_bytes = client.parser.pending()
-    multi_bytes = sum(len(arg) for argv in client.transaction or () for arg in argv)
-    output_bytes = sum(len(chunk) for chunk in client.out)
+    query_bytes, multi_bytes, output_bytes = _buffered_bytes(client)
     fields = (
         ("id", client.id),
         ("addr", client.addr),
@@ -118,12 +124,12 @@ def describe(client) -> str:
         ("qbuf-free", 0),
         ("argv-mem", 0),
         ("multi-mem", multi_bytes),
-        ("rbs", REPLY_BUFFER_SIZE),
-        ("rbp", REPLY_BUFFER_SIZE),
+        ("rbs", client.reply_buffer.size),
+        ("rbp", client.reply_buffer.peak),
         ("obl", output_bytes),
         ("oll", 0),
         ("omem", 0),
-        ("tot-mem", query_bytes + multi_bytes + output_bytes + REPLY_BUFFER_SIZE),
+        ("tot-mem", memory_of(client)),
         ("events", "rw" if client.writing else "r"),
         ("cmd", client.last_command),
         ("user", DEFAULT_USER.decode()),
@@ -175,7 +181,7 @@ def hello(client, args):
     config = client.server.config
     return {
         b"server": b"redis",
-        b"version": VERSION.encode(),
+        b"version": REDIS_VERSION.encode(),
         b"proto": client.protocol,
         b"id": client.id,
         b"mode": b"cluster" if config["cluster-enabled"] else b"standalone",

@@ -379,15 +379,20 @@ def object_encoding(client, args):
     return VALUE_TYPES[type(value)].encoding(value, client.server.config).encode()
 
 
+def refcount_of(value, config) -> int:
+    """What OBJECT REFCOUNT (and DEBUG OBJECT) report for a stored value."""
+    if (isinstance(value, bytes) and len(value) <= 20 and is_int(value)
+            and 0 <= int(value) < SHARED_INTEGERS and _shares_integers(config)):
+        return SHARED_REFCOUNT
+    return 1
+
+
 @handler("object|refcount")
 def object_refcount(client, args):
     value = lookup_notouch(client.db, args["key"])
     if value is None:
         return None
-    if (isinstance(value, bytes) and len(value) <= 20 and is_int(value)
-            and 0 <= int(value) < SHARED_INTEGERS and _shares_integers(client.server.config)):
-        return SHARED_REFCOUNT
-    return 1
+    return refcount_of(value, client.server.config)
 
 
 @handler("object|idletime")

@@ -1,4 +1,5 @@
-"""Handlers of spec/server.md: the keyspace as a whole, INFO, CONFIG, COMMAND, DEBUG, SHUTDOWN.
+"""Handlers of spec/server.md: the keyspace as a whole, INFO, CONFIG, COMMAND, SHUTDOWN (DEBUG's
+are in debug.py).
 
 COMMAND and its subcommands describe the server's command table (`server.commands`, built from
 the loaded spec), so what they report is what the server serves; nothing here re-declares a
@@ -7,17 +8,15 @@ are sets (arrays in RESP2), documentation is a map (a flat array in RESP2).
 """
 from __future__ import annotations
 
-import re
 import time
 
 import spec
-from reference import info
+from reference import info, log
 from reference.commands import GETKEYS, handler, subcommand_help
 from reference.config import ConfigSetError
-from reference.digest import dataset_digest, value_digest
 from reference.dispatch import CommandError
 from reference.patterns import glob_match
-from reference.protocol import OK, ErrorReply, Frames, Push, RespSet, Status, Verbatim
+from reference.protocol import OK, RespSet, Status, Verbatim
 from reference.server import NO_REPLY
 from reference.values import BadValue, parse_int
 
@@ -348,142 +347,14 @@ def command_getkeysandflags(client, args):
     return [[argv[i], _in_order(flags, KEY_SPEC_FLAG_ORDER)] for i, flags in keys_of(client.server, argv)]
 
 
-# --- DEBUG --------------------------------------------------------------------------------
-
-_STRTOD_PREFIX = re.compile(rb"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_ATOI_PREFIX = re.compile(rb"\s*[+-]?[0-9]+")
-
-
-def _strtod(raw: bytes) -> float:
-    """What C's strtod makes of raw when nobody checks: its numeric prefix, or 0."""
-    match = _STRTOD_PREFIX.match(raw)
-    return float(match.group()) if match else 0.0
-
-
-def _atoi(raw: bytes) -> int:
-    """What C's atoi makes of raw: its integer prefix, or 0."""
-    match = _ATOI_PREFIX.match(raw)
-    return int(match.group()) if match else 0
-
-
-# DEBUG PROTOCOL's sample replies; bignum and attrib have no reply value type, so their
-# RESP3 frames are written as bytes.
-_BIGNUM = b"1234567999999999999999999999999999999"
-_AFTER_ATTRIBUTE = b"Some real reply following the attribute"
-_PROTOCOL_SAMPLES = {
-    "string": lambda: b"Hello World",
-    "integer": lambda: 12345,
-    "double": lambda: 3.141,
-    "null": lambda: None,
-    "array": lambda: [0, 1, 2],
-    "set": lambda: RespSet([0, 1, 2]),
-    "map": lambda: {0: False, 1: True, 2: False},
-    "verbatim": lambda: Verbatim("This is a verbatim\nstring"),
-    "true": lambda: True,
-    "false": lambda: False,
-}
-PROTOCOL_TYPES = "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"
-
-
-def _debug_protocol(client, name: str):
-    if name in _PROTOCOL_SAMPLES:
-        return _PROTOCOL_SAMPLES[name]()
-    if name == "bignum":
-        if client.protocol == 2:
-            return _BIGNUM
-        client.reply_bytes(b"(%s\r\n" % _BIGNUM)
-        return NO_REPLY
-    if name == "attrib":
-        if client.protocol == 3:
-            client.reply_bytes(b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n")
-        return _AFTER_ATTRIBUTE
-    if name == "push":
-        if client.protocol == 2:
-            return ErrorReply("ERR RESP2 is not supported by this command")
-        client.reply(Push([b"server-cpu-usage", 42]))
-        return b"Some real reply following the push reply"
-    return ErrorReply(f"ERR Wrong protocol type name. Please use one of the following: {PROTOCOL_TYPES}")
-
-
-def _debug_reload(client, options: list[bytes]):
-    """DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save the RDB file, empty the keyspace, load the
-    file back. MERGE lets keys of the file replace existing ones (with NOFLUSH)."""
-    import os
-    from reference.persistence.rdb_load import RDBLoadError, parse_rdb
-    words = {option.lower() for option in options}
-    if not words <= {b"merge", b"noflush", b"nosave"}:
-        return ErrorReply("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
-    server = client.server
-    if b"nosave" not in words and not server.save_rdb():
-        return ErrorReply("ERR")
-    if b"noflush" not in words:  # emptied first, as Redis does: a load that fails leaves nothing
-        for db in server.keyspace.dbs:
-            db.flush()
-    path = os.path.join(server.config["dir"], server.config["dbfilename"])
-    try:
-        with open(path, "rb") as f:
-            loaded = parse_rdb(f.read(), server.config)
-    except (OSError, RDBLoadError):
-        # Redis aborts the process on a corrupt file; a missing one gets this reply.
-        return ErrorReply("ERR Error trying to load the RDB dump")
-    server.keyspace.last_load = (loaded.keys_loaded, loaded.keys_expired)
-    for db, data, expires, access in zip(server.keyspace.dbs, loaded.data, loaded.expires,
-                                         loaded.access):
-        if b"merge" not in words and any(key in db.data for key in data):  # (NOFLUSH only)
-            return ErrorReply("ERR Error trying to load the RDB dump")
-        for key, value in data.items():
-            db.set(key, value)
-            if key in expires:
-                db.set_expire(key, expires[key])
-            if key in access:  # an idle time the file recorded (LRU policies)
-                db.access[key] = access[key]
-    server.log("DB reloaded by DEBUG RELOAD", "warning")
-    return OK
-
-
-@handler("debug", raw=("seconds", "flag"))
-def debug(client, args):
-    server = client.server
-    subcommand = args["subcommand"]
-    if subcommand == "sleep":
-        # Redis reads the number with strtod and no check: "abc" sleeps 0 seconds.
-        time.sleep(max(0.0, _strtod(args["seconds"])))
-        return OK
-    if subcommand == "set-active-expire":
-        server.active_expire_enabled = _atoi(args["flag"]) != 0
-        return OK
-    if subcommand == "log":
-        server.log(f"DEBUG LOG: {args['message'].decode('utf-8', 'replace')}", "warning")
-        return OK
-    if subcommand == "error":
-        # The reply is the message itself, without an ERR prefix. Redis writes it as raw
-        # protocol, so it is no error reply to its statistics (errorstats, failed_calls): a
-        # frame of its own here, which the server does not count.
-        return Frames([ErrorReply(args["message"].decode("utf-8", "surrogateescape"))])
-    if subcommand == "protocol":
-        return _debug_protocol(client, args["type"].decode("latin-1").lower())
-    if subcommand == "reload":
-        return _debug_reload(client, args.get("option") or [])
-    if subcommand == "digest":
-        return Status(dataset_digest(server.keyspace).hex())
-    if subcommand == "digest-value":
-        return [Status(value_digest(client.db, key).hex()) for key in args.get("key", [])]
-    if subcommand == "loadaof":
-        server.aof.reload()
-        return OK
-    name = args["name"].decode("utf-8", "replace")[:128]
-    return ErrorReply(f"ERR unknown subcommand or wrong number of arguments for '{name}'. "
-                      f"Try DEBUG HELP.")
-
-
 # --- SHUTDOWN -----------------------------------------------------------------------------
 
 def _save_before_shutdown(server) -> bool:
     """Write the RDB file before exiting; False if it could not be written."""
-    server.log("Saving the final RDB snapshot before exiting.")
+    log.notice("Saving the final RDB snapshot before exiting.")
     if server.save_rdb():
         return True
-    server.log("Error trying to save the DB, can't exit.", "warning")
+    log.warning("Error trying to save the DB, can't exit.")
     return False
 
 
@@ -497,9 +368,9 @@ def shutdown(client, args):
         raise CommandError("ERR No shutdown in progress.")
     choice = args.get("nosave_save")
     save = choice == "save" or (choice != "nosave" and bool(server.config["save"]))
-    if save and not _save_before_shutdown(server) and not args.get("force"):
-        server.log("Errors trying to shut down the server. Check the logs for more information.",
-                   "warning")
+    refused = server.aof.refuses_shutdown(bool(args.get("force")))  # the AOF being turned on
+    if refused or (save and not _save_before_shutdown(server) and not args.get("force")):
+        log.warning("Errors trying to shut down the server. Check the logs for more information.")
         raise CommandError("ERR Errors trying to SHUTDOWN. Check logs.")
     # Success has no reply: the server stops and the connection closes.
     server.stopping = True

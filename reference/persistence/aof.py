@@ -12,7 +12,7 @@ Layout (in `dir`): the directory `appenddirname` holds
     It is replaced atomically (a temporary file renamed over it).
 
 Writing: the server hands each loop turn's effects (db index, argv) to `record_effects`
-(registered in EFFECT_RECORDERS) before any reply is sent; they are written to the current incr
+(in server.py's EFFECT_RECORDERS) before any reply is sent; they are written to the current incr
 file at once, and fsync'ed at once (appendfsync always), about once a second from the cron
 (everysec) or never (no: left to the OS).
 
@@ -22,7 +22,10 @@ forks; the child writes the dataset as it was at the fork to `temp-rewriteaof-bg
 `dir`; when the cron sees it exit, the parent renames it to the next base name, makes the old
 base and the incr files before the new one history, writes the manifest and deletes history.
 When appendonly is turned on at run time there is no incr file yet: writes made during the
-rewrite go to `temp-<appendfilename>.incr`, renamed into the manifest when the rewrite is done.
+rewrite go to `temp-<appendfilename>.incr`, renamed into the manifest when the rewrite is done;
+until then the manifest (if any) is left as it was. A rewrite that fails leaves the incr file it
+opened in the manifest (or removes the temporary one, and is tried again); after three failures
+in a row the cron holds its own rewrites back (rewrite_limited).
 
 Loading (start-up with appendonly yes, instead of the RDB): the base, then each incr file, in
 manifest order. An RDB base is read with the RDB loader; commands are replayed through the
@@ -39,17 +42,22 @@ import signal
 import struct
 import time
 
+from reference import log
 from reference.config import repr_arg
 from reference.persistence import rdb_load
 from reference.persistence.crc64 import crc64
 from reference.persistence.rdb import dump_rdb, encode_string
-from reference.persistence.snapshots import key_save_delay
+from reference.persistence.snapshots import become_child, child_outcome, key_save_delay
 from reference.protocol import ErrorReply, split_inline_args
 
 MANIFEST_SUFFIX = ".manifest"
 TEMP_PREFIX = "temp-"
 BASE, HISTORY, INCR = "b", "h", "i"
 ITEMS_PER_COMMAND = 64  # elements per RPUSH/SADD/ZADD/HSET when a base is written as commands
+# After this many rewrites failed in a row, the cron holds its own rewrites back (a minute, then
+# twice as long each time, at most an hour): each failed attempt leaves an incr file behind.
+REWRITE_LIMIT_FAILURES = 3
+REWRITE_LIMIT_MAX_MINUTES = 60
 
 OFF, ON, WAIT_REWRITE = "off", "on", "wait_rewrite"
 
@@ -373,6 +381,7 @@ class AppendOnlyFile:
         self.timestamp = 0         # the second of the last #TS annotation written
         self.unsynced = False      # written since the last fsync
         self.last_fsync = time.monotonic()
+        self.flush_sleep_us = 0    # DEBUG AOF-FLUSH-SLEEP: slept before each write
         self.incr_size = 0         # bytes in the incr file being appended to
         self.current_size = 0      # base + incr files (INFO aof_current_size)
         self.base_size = 0         # the size right after the last rewrite (INFO aof_base_size)
@@ -384,6 +393,8 @@ class AppendOnlyFile:
         self.rewrites = 0
         self.consecutive_failures = 0
         self.scheduled = False
+        self.limit_minutes = 0     # the last hold-back, in minutes (0: none yet)
+        self.limited_until = 0     # unix time the hold-back ends (0: not holding back)
         server.config.on_change("appendonly", self._on_appendonly_change)
         # Setting aof-disable-auto-gc back to no deletes the history kept meanwhile at once.
         server.config.on_change("aof-disable-auto-gc", lambda config, name: self.delete_history())
@@ -413,7 +424,7 @@ class AppendOnlyFile:
         return int(time.time()) - self.rewrite_started if self.in_progress else -1
 
     def _log(self, message: str, level: str = "notice") -> None:
-        self.server.log(message, level)
+        log.write(message, level)
 
     # --- manifest on disk ------------------------------------------------------------------
 
@@ -655,7 +666,7 @@ class AppendOnlyFile:
                   else "Reading RDB base file on AOF loading...")
         try:
             loaded = rdb_load.load_rdb_data(self.server.keyspace, data, self.server.config,
-                                            self.server.log, aof_preamble=True)
+                                            log.write, aof_preamble=True)
         except rdb_load.RDBLoadError as error:
             for level, line in error.log_lines:
                 self._log(line, level)
@@ -690,8 +701,8 @@ class AppendOnlyFile:
                 # Redis logs the error as its code built it: a shared error object keeps its
                 # "-CODE", a plain ERR message comes without it; here ERR is the plain kind.
                 text = reply[4:] if reply.startswith("ERR ") else "-" + reply
-                server.log(f"== CRITICAL == This server is sending an error to its AOF-loading-client: "
-                           f"'{text[:4096]}' after processing the command '{command.name}'", "warning")
+                log.warning(f"== CRITICAL == This server is sending an error to its AOF-loading-client: "
+                            f"'{text[:4096]}' after processing the command '{command.name}'")
                 server.count_error(reply)  # INFO counts it, as any error reply, and as unexpected
                 server.stats["unexpected_error_replies"] += 1
 
@@ -700,8 +711,8 @@ class AppendOnlyFile:
             for argv, end in read_commands(data, start):
                 command, error = lookup(server.commands, argv)
                 if command is None:
-                    server.log(f"Unknown command '{argv[0].decode('latin-1')}' reading the append "
-                               f"only file {name}", "warning")
+                    log.warning(f"Unknown command '{argv[0].decode('latin-1')}' reading the append "
+                                f"only file {name}")
                     raise LoadFailed()
                 if command.name == "multi":
                     valid_before_multi = valid_up_to
@@ -721,13 +732,13 @@ class AppendOnlyFile:
         except Truncated:
             return valid_up_to
         except BadFormat:
-            server.log(f"Bad file format reading the append only file {name}: make a backup of your "
-                       f"AOF file, then use ./redis-check-aof --fix <filename.manifest>", "warning")
+            log.warning(f"Bad file format reading the append only file {name}: make a backup of your "
+                        f"AOF file, then use ./redis-check-aof --fix <filename.manifest>")
             raise LoadFailed() from None
         finally:
             server.keyspace.loading = False
         if queued is not None:
-            server.log(f"Revert incomplete MULTI/EXEC transaction in AOF file {name}", "warning")
+            log.warning(f"Revert incomplete MULTI/EXEC transaction in AOF file {name}")
             return valid_before_multi
         return None
 
@@ -748,6 +759,8 @@ class AppendOnlyFile:
                 out.append(select_command(db))
                 self.selected_db = db
             out.append(encode_command(argv))
+        if self.flush_sleep_us:
+            time.sleep(self.flush_sleep_us / 1_000_000)
         self.write(b"".join(out))
 
     def write(self, data: bytes) -> None:
@@ -870,11 +883,8 @@ class AppendOnlyFile:
         return True
 
     def _child(self) -> None:
-        signal.set_wakeup_fd(-1)
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
-            signal.signal(signum, signal.SIG_DFL)
-        self.server.log_role = "C"
         status = 1
+        become_child(self.server)
         try:
             finished = rewritten_name(os.getpid())
             if self.write_base(finished, f"temp-rewriteaof-{os.getpid()}.aof"):
@@ -1009,13 +1019,11 @@ class AppendOnlyFile:
         if self.in_progress:
             pid, status = os.waitpid(self.child_pid, os.WNOHANG)
             if pid:
-                if os.WIFSIGNALED(status):
-                    self._rewrite_done(pid, -1, os.WTERMSIG(status))
-                else:
-                    self._rewrite_done(pid, os.WEXITSTATUS(status), 0)
+                self._rewrite_done(pid, *child_outcome(status))
         busy = self.in_progress or self.server.snapshots.in_progress
         if not busy and self.scheduled:
-            self.rewrite_background()
+            if not self.rewrite_limited():
+                self.rewrite_background()
         elif not busy and self.state == ON:
             self._maybe_rewrite_on_growth()
         if (self.unsynced and self.server.config["appendfsync"] == "everysec"
@@ -1029,9 +1037,40 @@ class AppendOnlyFile:
             return
         base = self.base_size or 1
         growth = self.current_size * 100 // base - 100
-        if growth >= percentage:
+        if growth >= percentage and not self.rewrite_limited():
             self._log(f"Starting automatic rewriting of AOF on {growth}% growth")
             self.rewrite_background()
+
+    def rewrite_limited(self) -> bool:
+        """Whether the cron holds its rewrites back (Redis's aofRewriteLimited): after
+        REWRITE_LIMIT_FAILURES failures in a row it waits a minute, logging so once; when the
+        wait is over it lets one attempt through, and if that fails too the next wait is twice
+        as long. BGREWRITEAOF by hand is never held back."""
+        if self.consecutive_failures < REWRITE_LIMIT_FAILURES:
+            self.limit_minutes = self.limited_until = 0
+            return False
+        now = int(time.time())
+        if self.limited_until:
+            if now < self.limited_until:
+                return True
+            self.limited_until = 0
+            return False
+        self.limit_minutes = min(max(1, 2 * self.limit_minutes), REWRITE_LIMIT_MAX_MINUTES)
+        self.limited_until = now + 60 * self.limit_minutes
+        self._log("Background AOF rewrite has repeatedly failed and triggered the limit, will retry in "
+                  f"{self.limit_minutes} minutes", "warning")
+        return True
+
+    def refuses_shutdown(self, force: bool) -> bool:
+        """While the AOF is being turned on, the rewrite running is the only way the dataset
+        reaches it: Redis does not exit then (SHUTDOWN, a signal), unless forced."""
+        if self.state != WAIT_REWRITE or not self.in_progress:
+            return False
+        if force:
+            self._log("Writing initial AOF. Exit anyway.", "warning")
+            return False
+        self._log("Writing initial AOF, can't exit.", "warning")
+        return True
 
     def shutdown(self) -> None:
         """Before exiting: stop a rewrite, write and fsync what is pending."""
@@ -1073,11 +1112,3 @@ def _unlink(path: str) -> None:
 
 def record_effects(server, effects) -> None:
     server.aof.feed(effects)
-
-
-def attach(server) -> AppendOnlyFile:
-    """Give the server its AOF state and register the writer (Server.__init__ calls this)."""
-    from reference.server import EFFECT_RECORDERS
-    if record_effects not in EFFECT_RECORDERS:
-        EFFECT_RECORDERS.append(record_effects)
-    return AppendOnlyFile(server)

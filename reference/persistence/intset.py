@@ -4,6 +4,7 @@ A new intset uses the smallest width that holds every member (Redis only ever wi
 set that once held a wide member keeps the wide encoding: contents alone cannot tell)."""
 from __future__ import annotations
 
+import functools
 import operator
 import struct
 
@@ -31,7 +32,7 @@ def decode(data: bytes) -> list[bytes]:
     width, count = _HEADER.unpack_from(data)
     if width not in _FORMATS or len(data) != 8 + width * count:
         raise IntsetError("intset size wrong")
-    values = struct.unpack_from(f"<{count}{_FORMATS[width]}", data, 8)
+    values = _array_reader(count, width)(data, 8)
     if not all(map(operator.lt, values, values[1:])):
         raise IntsetError("intset not strictly ascending")
     # All the texts from one formatting, b"1 2 3 ".split(): a fraction of one per member.
@@ -39,3 +40,9 @@ def decode(data: bytes) -> list[bytes]:
 
 
 _HEADER = struct.Struct("<II")
+
+
+@functools.lru_cache(maxsize=1024)
+def _array_reader(count: int, width: int):
+    """unpack_from for `count` integers of `width` bytes (made once: most sets are alike)."""
+    return struct.Struct(f"<{count}{_FORMATS[width]}").unpack_from

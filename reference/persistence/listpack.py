@@ -97,26 +97,50 @@ def decode(data: bytes) -> list[bytes]:
     if total != size or data[end] != TERMINATOR:
         raise ListpackError("listpack size or terminator wrong")
     items: list[bytes] = []
-    append = items.append
     i = HEADER_SIZE
     try:
-        # The two commonest entries are read here, the others by _other_entry. Both have
-        # a one-byte backlen, their size.
         while i < end:
             first = data[i]
+            # The two commonest entries first, each checked against its one-byte backlen
+            # (the entry's size) and passed over at once.
             if first < 0x80:  # 7-bit unsigned integer (size 1)
-                append(_SMALL_INT_TEXTS[first])
+                items.append(_SMALL_INT_TEXTS[first])
                 if data[i + 1] != 1:
                     raise ListpackError("bad backlen")
                 i += 2
-            elif first < 0xC0:  # string of up to 63 bytes (size 1 + its length)
+                continue
+            if first < 0xC0:  # string of up to 63 bytes (size 1 + its length)
                 backlen_at = i + first - 0x7F
-                append(data[i + 1:backlen_at])
+                items.append(data[i + 1:backlen_at])
                 if data[backlen_at] != first - 0x7F:
                     raise ListpackError("bad backlen")
                 i = backlen_at + 1
+                continue
+            if first < 0xE0:  # 13-bit signed integer
+                n = ((first & 0x1F) << 8) | data[i + 1]
+                items.append(b"%d" % (n - (1 << 13) if n >= 1 << 12 else n))
+                size = 2
+            elif first < 0xF0:  # string of up to 4095 bytes
+                size = 2 + (((first & 0x0F) << 8) | data[i + 1])
+                items.append(data[i + 2:i + size])
+            elif first == 0xF0:  # string of up to 2**32 - 1 bytes
+                size = 5 + _U32.unpack_from(data, i + 1)[0]
+                items.append(data[i + 5:i + size])
+            elif first <= 0xF4:  # 16, 24, 32 and 64-bit signed integers
+                size, read_integer = _WIDE_INTEGERS[first]
+                items.append(b"%d" % read_integer(data, i))
             else:
-                i = _other_entry(data, i, first, append)
+                raise ListpackError(f"bad entry encoding {first:#x}")
+            i += size
+            if size <= 127:  # the backlen is one byte, the size itself
+                if data[i] != size:
+                    raise ListpackError("bad backlen")
+                i += 1
+            else:
+                back = _backlen(size)
+                if data[i:i + len(back)] != back:
+                    raise ListpackError("bad backlen")
+                i += len(back)
     except (IndexError, struct.error):
         raise ListpackError("entry past the end") from None
     if i != end or (count != UNKNOWN_COUNT and count != len(items)):
@@ -124,29 +148,15 @@ def decode(data: bytes) -> list[bytes]:
     return items
 
 
-def _other_entry(data: bytes, i: int, first: int, append) -> int:
-    """Appends the item of the entry at i, whose first byte is `first` (0xC0 or more), and
-    returns where the next entry starts."""
-    if first < 0xE0:  # 13-bit signed integer
-        n = ((first & 0x1F) << 8) | data[i + 1]
-        append(b"%d" % (n - (1 << 13) if n >= 1 << 12 else n))
-        size = 2
-    elif first < 0xF0:  # string of up to 4095 bytes
-        size = 2 + (((first & 0x0F) << 8) | data[i + 1])
-        append(data[i + 2:i + size])
-    elif first == 0xF0:  # string of up to 2**32 - 1 bytes
-        size = 5 + _U32.unpack_from(data, i + 1)[0]
-        append(data[i + 5:i + size])
-    elif first <= 0xF4:  # 16, 24, 32 and 64-bit signed integers
-        size = _INTEGER_SIZES[first]
-        append(b"%d" % int.from_bytes(data[i + 1:i + size], "little", signed=True))
-    else:
-        raise ListpackError(f"bad entry encoding {first:#x}")
-    back = _backlen(size)
-    if data[i + size:i + size + len(back)] != back:
-        raise ListpackError("bad backlen")
-    return i + size + len(back)
-
-
 _U32 = struct.Struct("<I")
-_INTEGER_SIZES = {0xF1: 3, 0xF2: 4, 0xF3: 5, 0xF4: 9}  # encoding byte and data
+_I16, _I32, _I64 = struct.Struct("<h"), struct.Struct("<i"), struct.Struct("<q")
+# The wide integer encodings: encoding byte -> (size of that byte and the data, how the value
+# is read from the data given the encoding byte's offset).
+_WIDE_INTEGERS = {
+    0xF1: (3, lambda data, i: _I16.unpack_from(data, i + 1)[0]),
+    # 24 bits: the 32 little-endian bits that start at the encoding byte, that byte (the
+    # lowest 8 bits) shifted out, the sign kept.
+    0xF2: (4, lambda data, i: _I32.unpack_from(data, i)[0] >> 8),
+    0xF3: (5, lambda data, i: _I32.unpack_from(data, i + 1)[0]),
+    0xF4: (9, lambda data, i: _I64.unpack_from(data, i + 1)[0]),
+}

@@ -66,6 +66,10 @@ NODE_SIZE_LIMITS = (4096, 8192, 16384, 32768, 65536)
 NODE_SAFETY_LIMIT = 8192
 FILL_MAX = (1 << 15) - 1  # a positive list-max-listpack-size counts elements up to this
 ENTRY_OVERHEAD_ESTIMATE = 8  # what Redis adds to an element's length to guess its cost
+# An element of at least this many bytes is a plain node of its own (DEBUG
+# QUICKLIST-PACKED-THRESHOLD changes it, for the whole process as in Redis).
+DEFAULT_PACKED_THRESHOLD = 1 << 30
+packed_threshold = DEFAULT_PACKED_THRESHOLD
 
 
 def encode_length(n: int) -> bytes:
@@ -116,15 +120,21 @@ def score_text(score: float) -> bytes:
     return b"%.17g" % score
 
 
-def quicklist_nodes(items, fill: int) -> list[list[bytes]]:
-    """The elements split into listpack nodes as a list built by RPUSH is (quicklistPushTail),
-    each node a list of its listpack entries (`listpack.entry`)."""
-    nodes: list[list[bytes]] = []
+def quicklist_nodes(items, fill: int) -> list[list[bytes] | bytes]:
+    """The elements split into nodes as a list built by RPUSH is (quicklistPushTail): a
+    packed node is a list of its listpack entries (`listpack.entry`), a plain node (an element
+    of at least `packed_threshold` bytes) the element itself."""
+    nodes: list[list[bytes] | bytes] = []
+    threshold = packed_threshold
     fill = max(-len(NODE_SIZE_LIMITS), min(fill, FILL_MAX))  # as quicklistSetFill bounds it
     size_limit = NODE_SIZE_LIMITS[-fill - 1] if fill < 0 else None
     node: list[bytes] = []
     size = 0  # the node's listpack bytes
     for item in items:
+        if len(item) >= threshold:
+            nodes.append(item)
+            node = []  # the next element starts a node of its own
+            continue
         encoded = listpack.entry(item)
         if node:
             new_size = size + len(item) + ENTRY_OVERHEAD_ESTIMATE
@@ -150,11 +160,15 @@ def _string(value, compress: bool, list_fill: int) -> tuple[int, bytes]:
 
 def _list(value, compress: bool, list_fill: int) -> tuple[int, bytes]:
     nodes = quicklist_nodes(value, list_fill)
-    packed_node = encode_length(QUICKLIST_NODE_PACKED)
+    packed_node, plain_node = encode_length(QUICKLIST_NODE_PACKED), encode_length(QUICKLIST_NODE_PLAIN)
     out = [encode_length(len(nodes))]
     for node in nodes:
-        out.append(packed_node)
-        out.append(encode_string(listpack.from_entries(node), compress))
+        if type(node) is list:
+            out.append(packed_node)
+            out.append(encode_string(listpack.from_entries(node), compress))
+        else:
+            out.append(plain_node)
+            out.append(encode_string(node, compress))
     return TYPE_LIST_QUICKLIST_2, b"".join(out)
 
 
@@ -164,22 +178,34 @@ def _set(value, compress: bool, list_fill: int) -> tuple[int, bytes]:
     return TYPE_SET, encode_length(len(value)) + b"".join([encode_string(m, compress) for m in value])
 
 
+def _hash_listpack(value) -> bytes:
+    return listpack.encode(chain.from_iterable(value.items()))
+
+
+def _zset_listpack(value) -> bytes:
+    entry = listpack.entry
+    entries = []
+    for score, member in value.order:
+        entries.append(entry(member))
+        entries.append(entry(score_text(score)))
+    return listpack.from_entries(entries)
+
+
+def value_listpack(value) -> bytes:
+    """The listpack a hash or sorted set of encoding listpack is held in (DEBUG LISTPACK)."""
+    return _hash_listpack(value) if type_name(value) == "hash" else _zset_listpack(value)
+
+
 def _hash(value, compress: bool, list_fill: int) -> tuple[int, bytes]:
     if not value.hashtable:
-        blob = listpack.encode(chain.from_iterable(value.items()))
-        return TYPE_HASH_LISTPACK, encode_string(blob, compress)
+        return TYPE_HASH_LISTPACK, encode_string(_hash_listpack(value), compress)
     return TYPE_HASH, encode_length(len(value)) + b"".join(
         [encode_string(field, compress) + encode_string(data, compress) for field, data in value.items()])
 
 
 def _zset(value, compress: bool, list_fill: int) -> tuple[int, bytes]:
     if not value.skiplist:
-        entry = listpack.entry
-        entries = []
-        for score, member in value.order:
-            entries.append(entry(member))
-            entries.append(entry(score_text(score)))
-        return TYPE_ZSET_LISTPACK, encode_string(listpack.from_entries(entries), compress)
+        return TYPE_ZSET_LISTPACK, encode_string(_zset_listpack(value), compress)
     # Highest score first, as Redis walks its skiplist from the tail.
     return TYPE_ZSET_2, encode_length(len(value)) + b"".join(
         [encode_string(member, compress) + _DOUBLE(score) for score, member in reversed(value.order)])

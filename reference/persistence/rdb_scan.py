@@ -126,16 +126,21 @@ class RDBScanner:
         # This is the server's loading path, kept lean: what the loop is doing, the key and
         # type at hand, and the keys read so far are local variables, published to the
         # attributes (doing, key, rdb_type, keys_read) when the loop ends or fails.
-        now_ms = self.now_ms
+        now_ms, data = self.now_ms, self.data
         read_value, key_sink = self.values.readers.get, self.key_sink
         db, expire_at, entry_start, idle = 0, None, None, None
         doing, key, rdb_type, keys_read = "read-type", None, None, 0
         try:
             while True:
                 doing = "read-type"
+                pos = reader.pos
                 if entry_start is None:
-                    entry_start = reader.pos
-                kind = reader.byte()
+                    entry_start = pos
+                try:
+                    kind = data[pos]  # reader.byte(), written out: it runs once per key
+                except IndexError:
+                    raise Truncated() from None
+                reader.pos = pos + 1
                 if kind >= R.OPCODE_FUNCTION2 and kind != OPCODE_FUNCTION_RC:
                     if kind == R.OPCODE_EXPIRETIME_MS:
                         doing = "read-expire"
@@ -207,8 +212,8 @@ class RDBScanner:
         """Called with an object type no value reader knows, before its key is read."""
 
     def _body_crc(self, body_end: int) -> int:
-        """The CRC-64 of the file up to its checksum."""
-        return crc64(self.data[:body_end])
+        """The CRC-64 of the file up to its checksum (through a view: a slice would copy it)."""
+        return crc64(memoryview(self.data)[:body_end])
 
     def _other_value(self, reader: Reader, kind: int, key: bytes, db: int):
         """A value of a type ValueReader does not know: refused."""

@@ -19,12 +19,17 @@ the keyspace's own change counter (Keyspace.dirty) less its value at that save.
 from __future__ import annotations
 
 import os
+import select
 import signal
 import time
 
-from reference.persistence.rdb import save_rdb
+from reference import log
+from reference.persistence.rdb import dump_rdb
 
 RETRY_DELAY = 5  # seconds between a failed background save and the next automatic attempt
+# The status a child stopped by SIGUSR1 exits with (Redis's SERVER_CHILD_NOERROR_RETVAL): its
+# parent reads it as "stopped on purpose", the same as dying of SIGUSR1.
+STOPPED_STATUS = 255
 
 MISCONF = ("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to "
            "persist to disk. Commands that may modify the data set are disabled, because this "
@@ -33,12 +38,51 @@ MISCONF = ("MISCONF Redis is configured to save RDB snapshots, but it's currentl
            "the RDB error.")
 
 
+_signals: int | None = None  # in a child: a pipe the signals it receives write to (become_child)
+
+
+def become_child(server) -> None:
+    """Set up a child just forked (a save or an AOF rewrite) as Redis's redisFork does.
+    SIGUSR1, the parent's way to stop it, ends it with STOPPED_STATUS, logged; SIGTERM and SIGINT
+    keep the parent's handler, which only logs and sets a flag the child never reads (so a
+    signal sent to the whole process group, as Ctrl-C does, lets a save finish); the listening
+    sockets are closed, so that the parent alone holds its ports (it may move them, or exit and
+    be started again on them, while the child still runs)."""
+    def stopped(signum, frame) -> None:
+        log.warning("Received SIGUSR1 in child, exiting now.")
+        os._exit(STOPPED_STATUS)
+
+    global _signals
+    _signals, wakeup = os.pipe()  # (the parent's wakeup socket is not the child's to use)
+    os.set_blocking(wakeup, False)
+    signal.set_wakeup_fd(wakeup)
+    signal.signal(signal.SIGUSR1, stopped)
+    for listener in server.listeners:
+        listener.close()
+
+
+def child_outcome(status: int) -> tuple[int, int]:
+    """(exit code, signal) of a reaped child, as Redis reads them: STOPPED_STATUS counts as
+    ended by SIGUSR1."""
+    if os.WIFSIGNALED(status):
+        return -1, os.WTERMSIG(status)
+    if os.WEXITSTATUS(status) == STOPPED_STATUS:
+        return 1, signal.SIGUSR1
+    return os.WEXITSTATUS(status), 0
+
+
 def key_save_delay(server) -> None:
-    """rdb-key-save-delay, a test hook: a child writing the dataset (a snapshot, or an AOF
-    rewrite's base) takes this many microseconds per key longer."""
-    delay_us = server.config["rdb-key-save-delay"]
-    if delay_us > 0:
-        time.sleep(delay_us * server.keyspace.total_keys() / 1_000_000)
+    """rdb-key-save-delay, a test hook: writing the dataset (a save, an AOF rewrite's base)
+    sleeps this many microseconds per key, as Redis's debugDelay does after each key it writes.
+    In a child, a signal cuts the sleep of the key at hand short, as it interrupts usleep."""
+    delay = server.config["rdb-key-save-delay"] / 1_000_000
+    if delay <= 0:
+        return
+    for _ in range(server.keyspace.total_keys()):
+        if _signals is None:
+            time.sleep(delay)
+        elif select.select([_signals], [], [], delay)[0]:
+            os.read(_signals, 512)  # a signal came: its handler has run
 
 
 class Snapshots:
@@ -87,21 +131,38 @@ class Snapshots:
     # --- saving --------------------------------------------------------------------------
 
     def _write(self) -> bool:
-        """Write the RDB file from this process; log how it went."""
+        """Write the RDB file from this process, as rdbSave: `temp-<pid>.rdb` in dir (the
+        working directory) first, renamed over dbfilename once complete; log how it went. A
+        file that could not be completed is removed."""
         config = self.server.config
-        key_save_delay(self.server)
+        temporary = f"temp-{os.getpid()}.rdb"
         try:
-            save_rdb(self.server.keyspace, config["dir"], config["dbfilename"],
-                     checksum=config["rdbchecksum"], config=config)
+            file = open(temporary, "wb")
         except OSError as error:
-            try:
-                root = os.getcwd()
-            except OSError:
-                root = "unknown"  # the directory was removed under us
-            self.server.log(f"Failed opening the temp RDB file temp-{os.getpid()}.rdb (in server "
-                            f"root dir {root}) for saving: {error.strerror}", "warning")
+            log.warning(f"Failed opening the temp RDB file {temporary} (in server root dir {_cwd()}) for "
+                        f"saving: {error.strerror}")
             return False
-        self.server.log("DB saved on disk")
+        step = "rdbSaveRio"  # what Redis names the step that failed
+        try:
+            with file:
+                key_save_delay(self.server)  # while the file exists, as Redis sleeps per key written
+                file.write(dump_rdb(self.server.keyspace, checksum=config["rdbchecksum"], config=config))
+                step = "fflush"
+                file.flush()
+                step = "fsync"
+                os.fsync(file.fileno())
+        except OSError as error:
+            log.warning(f"Write error saving DB on disk({step}): {error.strerror}")
+            _unlink(temporary)
+            return False
+        try:
+            os.rename(temporary, config["dbfilename"])
+        except OSError as error:
+            log.warning(f"Error moving temp DB file {temporary} on the final destination "
+                        f"{config['dbfilename']} (in server root dir {_cwd()}): {error.strerror}")
+            _unlink(temporary)
+            return False
+        log.notice("DB saved on disk")
         return True
 
     def save(self) -> bool:
@@ -126,12 +187,12 @@ class Snapshots:
             pid = os.fork() or self._child()  # the child (fork gave it 0) never returns from _child
         except OSError as error:
             self.last_bgsave_ok = False
-            self.server.log(f"Can't save in background: fork: {error.strerror}", "warning")
+            log.warning(f"Can't save in background: fork: {error.strerror}")
             return False
         self.count_fork(started)
         self.child_pid = pid
         self.child_started = int(time.time())
-        self.server.log(f"Background saving started by pid {pid}")
+        log.notice(f"Background saving started by pid {pid}")
         return True
 
     def count_fork(self, started: float) -> None:
@@ -144,12 +205,8 @@ class Snapshots:
         return self.server.aof.in_progress  # reference/persistence/aof.py
 
     def _child(self) -> None:
-        # The parent's signal handlers only set its flags; the child dies of them instead.
-        signal.set_wakeup_fd(-1)
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
-            signal.signal(signum, signal.SIG_DFL)
-        self.server.log_role = "C"
         status = 1
+        become_child(self.server)
         try:
             status = 0 if self._write() else 1
         finally:
@@ -166,21 +223,17 @@ class Snapshots:
 
     def _finished(self, pid: int, exit_code: int, by_signal: int) -> None:
         """Record how the child ended."""
-        log = self.server.log
         if not by_signal and exit_code == 0:
-            log("Background saving terminated with success")
+            log.notice("Background saving terminated with success")
             self.saved_at = self.forked_at  # changes made while it saved remain to be saved
             self.lastsave = int(time.time())
             self.last_bgsave_ok = True
         elif not by_signal:
-            log("Background saving error", "warning")
+            log.warning("Background saving error")
             self.last_bgsave_ok = False
         else:
-            log(f"Background saving terminated by signal {by_signal}", "warning")
-            try:
-                os.unlink(os.path.join(self.server.config["dir"], f"temp-{pid}.rdb"))
-            except OSError:
-                pass
+            log.warning(f"Background saving terminated by signal {by_signal}")
+            _unlink(f"temp-{pid}.rdb")  # what it was writing (a failing child removes its own)
             if by_signal != signal.SIGUSR1:  # SIGUSR1: we stopped it, not a failure
                 self.last_bgsave_ok = False
         self.child_pid = None
@@ -201,7 +254,7 @@ class Snapshots:
             return
         for seconds, changes in self.server.config["save"]:
             if self.dirty >= changes and now - self.lastsave > seconds and may_retry:
-                self.server.log(f"{changes} changes in {seconds} seconds. Saving...")
+                log.notice(f"{changes} changes in {seconds} seconds. Saving...")
                 self.start_background_save()
                 break
 
@@ -209,10 +262,21 @@ class Snapshots:
         pid, status = os.waitpid(self.child_pid, os.WNOHANG)  # (only this reaps the child)
         if pid == 0:
             return  # still saving
-        if os.WIFSIGNALED(status):
-            self._finished(pid, -1, os.WTERMSIG(status))
-        else:
-            self._finished(pid, os.WEXITSTATUS(status), 0)
+        self._finished(pid, *child_outcome(status))
+
+
+def _cwd() -> str:
+    try:
+        return os.getcwd()
+    except OSError:
+        return "unknown"  # the directory was removed under us
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 # --- counting changes ------------------------------------------------------------------------

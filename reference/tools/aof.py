@@ -18,6 +18,7 @@ import os
 import sys
 from dataclasses import dataclass
 
+from reference import log
 from reference.persistence import aof as A
 from reference.tools import RDBFileError, RDBScanner, mapped
 
@@ -385,19 +386,13 @@ def _starts_as_rdb(path: str) -> bool:
 
 # --- replaying -------------------------------------------------------------------------------
 
-def _tool_server(warn):
-    """A reference server that never listens: the dispatcher, a keyspace, the AOF loader.
-    Its log's warnings go to `warn`."""
+def _tool_server():
+    """A reference server that never listens: the dispatcher, a keyspace, the AOF loader."""
     from reference.config import Config
     from reference.server import Server
 
-    class ToolServer(Server):
-        def log(self, message: str, level: str = "notice") -> None:
-            if level == "warning":
-                warn(message)
-
     # No save points: a FLUSHALL in the file must not write a dump.rdb here.
-    return ToolServer(Config.from_argv(["--save", ""]))
+    return Server(Config.from_argv(["--save", ""]))
 
 
 def replay(source: AOFSource, warn=lambda message: None, progress=None):
@@ -405,7 +400,16 @@ def replay(source: AOFSource, warn=lambda message: None, progress=None):
     an incomplete command at the end of the last file is left out, with a warning). Keys whose
     expiry has passed are kept, with their expiry, as loading an AOF keeps them. AOFError if
     the files cannot be loaded; the server's log lines that say why went to `warn`."""
-    server = _tool_server(warn)
+    server = _tool_server()
+    with log.diverted(lambda message, level: warn(message) if level == "warning" else None):
+        done = _replay_parts(server, source, warn, progress)
+    if progress is not None:
+        progress.update(done, final=True)
+    return server.keyspace
+
+
+def _replay_parts(server, source: AOFSource, warn, progress) -> int:
+    """Each file into the server's keyspace, in order; how many bytes they held."""
     done = 0
     for number, part in enumerate(source.parts, start=1):
         last = number == len(source.parts)
@@ -424,9 +428,7 @@ def replay(source: AOFSource, warn=lambda message: None, progress=None):
                 warn(f"{part.name}: the last {len(data) - valid_up_to} bytes (from offset {valid_up_to}) "
                      f"are an incomplete command or transaction; left out, as aof-load-truncated yes does")
             done += len(data)
-    if progress is not None:
-        progress.update(done, final=True)
-    return server.keyspace
+    return done
 
 
 def commands(source: AOFSource, progress=None):
