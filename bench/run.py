@@ -600,6 +600,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, terminate)
     signal.signal(signal.SIGHUP, terminate)
 
+    # An installed package has its bytecode compiled; a checkout run with PYTHONDONTWRITEBYTECODE
+    # would compile every module again at each start, which the load time would then include.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO_ROOT / "reference"),
+                    str(REPO_ROOT / "spec")], check=False)
     servers: list[Server] = []
     commands = {"redis": args.redis_cmd, "reference": args.reference_cmd}
     memory = {name: None for name in commands}

@@ -47,12 +47,13 @@ RECV_SIZE = 1 << 16
 # --reply-timeout before any test runs, so every client the suite makes waits that long at most.
 DEFAULT_REPLY_TIMEOUT = 10.0
 
-# Called with the arguments of every command any Client sends, and with each reply read (what
-# it answers, as describe_command words it, and the decoded reply); None: nobody. The conformance
-# plugin sets them while a test runs, for the compatibility report: the commands a test uses,
-# and the last reply before a test failed.
+# Called with the arguments of every command any Client sends (None: nobody), and each of
+# reply_observers with each reply read (what it answers, as describe_command words it, and the
+# decoded reply). The conformance plugin sets them while a test runs: for the compatibility
+# report (the commands a test uses, the last reply before a test failed) and to notice a target
+# that has no DEBUG command.
 command_observer = None
-reply_observer = None
+reply_observers: list = []
 
 
 class ErrorReply(str):
@@ -331,8 +332,8 @@ class Client:
             else:
                 self._replies.append((value, raw))
                 answered = self._unanswered.popleft() if self._unanswered else self._last_sent
-                if reply_observer is not None:
-                    reply_observer(answered, value)
+                for observe in reply_observers:
+                    observe(answered, value)
         return wanted.popleft()
 
     def _read_frame(self):

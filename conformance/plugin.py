@@ -23,6 +23,10 @@ server is sent PING: a launched session server that does not answer is killed an
 again (a restart the summary lists); a --target that does not answer cannot be restarted, so
 every later test that needs it fails at once, saying so.
 
+A test that fails after the target answered one of its DEBUG commands with "unknown command"
+is reported as skipped, with that reason: DEBUG is an internal of Redis that another server
+need not have, so its absence is no failure of the test's behaviour.
+
 Markers:
   launches           the test starts its own servers (needs --server)
   internals(what)    the test depends on Redis internals rather than on what commands do:
@@ -47,7 +51,7 @@ import pytest
 
 from conformance import client as client_module
 from conformance import report as compat
-from conformance.client import Client
+from conformance.client import Client, ErrorReply
 from conformance.report import family_of
 from conformance.targets import (DEFAULT_OPTIONS, RunningServer, ServerLauncher, ServerLaunchError, Target,
                                  parse_options)
@@ -187,11 +191,41 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
-    """Remember that a test (or its fixtures) timed out waiting for a reply."""
+    """Remember that a test (or its fixtures) timed out waiting for a reply; a test that failed
+    because the target has no DEBUG command is skipped, saying so."""
     report = yield
     if call.excinfo is not None and _is_timeout(call.excinfo.value):
         item.stash[TIMED_OUT] = True
+    missing = _debug_absence.refusal
+    if report.failed and missing is not None and call.when != "teardown":
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] or 0,
+                           f"Skipped: this test needs DEBUG, and the target has none: {missing}")
     return report
+
+
+class DebugAbsence:
+    """Listens to every reply while a test runs: notes a DEBUG command that the target answered
+    with "unknown command" (Redis always has DEBUG; it refuses it only when not enabled, with
+    another error, which tests do judge)."""
+
+    def __init__(self):
+        self.refusal: str | None = None
+
+    def __call__(self, answered: str, reply) -> None:
+        if (isinstance(reply, ErrorReply) and answered.upper().startswith("'DEBUG")
+                and reply.startswith("ERR unknown command")):
+            self.refusal = f"{answered} -> {reply}"
+
+
+_debug_absence = DebugAbsence()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    _debug_absence.refusal = None
+    if _debug_absence not in client_module.reply_observers:
+        client_module.reply_observers.append(_debug_absence)
 
 
 def _is_timeout(error: BaseException | None) -> bool:
@@ -481,11 +515,11 @@ class ReportRecorder:
     def pytest_runtest_setup(self, item):
         """Note the last reply the fixtures read (see pytest_runtest_call)."""
         self.last_reply = None
-        client_module.reply_observer = self._note_reply
+        client_module.reply_observers.append(self._note_reply)
         try:
             return (yield)
         finally:
-            client_module.reply_observer = None
+            client_module.reply_observers.remove(self._note_reply)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item):
@@ -494,11 +528,12 @@ class ReportRecorder:
         another shape says little alone)."""
         names = set()
         client_module.command_observer = lambda args: names.add(compat.command_name(args, self.catalog))
-        client_module.reply_observer = self._note_reply
+        client_module.reply_observers.append(self._note_reply)
         try:
             return (yield)
         finally:
-            client_module.command_observer = client_module.reply_observer = None
+            client_module.command_observer = None
+            client_module.reply_observers.remove(self._note_reply)
             result = self._result(item.nodeid)
             result.commands = tuple(sorted(names - {""}))
             marker = item.get_closest_marker("since")

@@ -265,6 +265,10 @@ def render_html(report: dict) -> str:
 under each. Status: pass (every such test passed), partial, fail (none passed), untested.</p>
 {commands}
 <h2>Failed tests ({len(failed)})</h2>
+<p>How a failure shows a reply: <code>'text'</code> is a simple string (<code>+text</code>),
+<code>b'text'</code> a bulk string (<code>$4</code> <code>text</code>), <code>ErrorReply('ERR ...')</code>
+an error (<code>-ERR ...</code>), <code>None</code> a null; so <code>assert '1' == b'1'</code> means the
+server sent <code>+1</code> where Redis 7.0 sends the bulk string <code>$1 1</code>.</p>
 {failures}
 </body></html>
 """

@@ -117,6 +117,29 @@ def parse_options(text: str) -> dict:
     return options
 
 
+def server_words(command: str) -> list[str]:
+    """The server command split as a shell would, its program's path made absolute: tests run
+    some servers in a directory of their own, where ".venv/bin/redis-server" must still name
+    the same file."""
+    words = shlex.split(command)
+    if not words:
+        raise ValueError("the server command is empty")
+    if os.sep in words[0]:
+        words[0] = os.path.abspath(words[0])
+    return words
+
+
+def run_until_exit(words: list[str], *, timeout: float = 60.0, **options) -> subprocess.CompletedProcess:
+    """Run a server that should exit by itself (a refused start, a file it cannot load): its
+    output captured, no input. One still running after timeout seconds is killed, and the test
+    fails saying so rather than with an exception from subprocess."""
+    try:
+        return subprocess.run(words, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, **options)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"{shlex.join(words)} was still running after {timeout:.0f}s; "
+                             "Redis 7.0 exits here") from None
+
+
 def is_port_free(port: int) -> bool:
     """No socket listens on port (connections in TIME_WAIT do not count, as for a server)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -144,9 +167,7 @@ class ServerLauncher:
     """Starts servers from one command template; remembers them to stop them all."""
 
     def __init__(self, command: str, default_options: dict | None = None):
-        self.command = shlex.split(command)
-        if not self.command:
-            raise ValueError("the server command is empty")
+        self.command = server_words(command)
         self.default_options = parse_options(DEFAULT_OPTIONS) if default_options is None else default_options
         self.servers: list[RunningServer] = []
         self._temp_dirs: list[str] = []

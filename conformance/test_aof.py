@@ -15,6 +15,7 @@ import pytest
 
 from conformance import dataset
 from conformance.targets import ServerLaunchError
+from conformance.readings import info
 
 pytestmark = pytest.mark.launches
 
@@ -35,14 +36,11 @@ def read(path: str) -> bytes:
 
 
 def info_persistence(c) -> dict[str, str]:
-    text = c.call("INFO", "persistence").decode()
-    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    return info(c, "persistence")
 
 
 def info_field(c, name: str) -> str:
-    fields = info_persistence(c)
-    assert name in fields, f"no {name} in INFO persistence"
-    return fields[name]
+    return info(c, "persistence")[name]
 
 
 def wait_rewrite_done(c, timeout: float = 30.0) -> None:

@@ -10,15 +10,14 @@ waits poll INFO against generous deadlines."""
 from __future__ import annotations
 
 import os
-import shlex
 import signal
-import subprocess
 import time
 
 import pytest
 
 from conformance.client import ErrorReply
-from conformance.targets import free_port
+from conformance.targets import free_port, run_until_exit, server_words
+from conformance.readings import info
 
 pytestmark = [pytest.mark.launches, pytest.mark.internals("AOF files and log lines")]
 
@@ -48,17 +47,16 @@ def write_aof(tmp_path, manifest: bytes, files: dict[str, bytes]) -> None:
 def start_failing(request, tmp_path, *words: str) -> list[str]:
     """Start the server with appendonly yes in tmp_path; it must exit with status 1. Its log
     (standard output)."""
-    command = shlex.split(request.config.getoption("server")) + [
+    command = server_words(request.config.getoption("server")) + [
         "--port", str(free_port()), "--dir", str(tmp_path), "--save", "", "--appendonly", "yes", *words]
-    result = subprocess.run(command, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    result = run_until_exit(command)
     log = result.stdout.decode("latin-1")  # a log line may quote bytes of a file
     assert result.returncode == 1, log[-2000:]
     return log
 
 
 def fields(c, section: str = "persistence") -> dict[str, str]:
-    text = c.call("INFO", section).decode()
-    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    return info(c, section)
 
 
 def wait_for(condition, what: str) -> None:

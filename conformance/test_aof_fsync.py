@@ -23,6 +23,7 @@ import time
 import pytest
 
 from conformance.client import ErrorReply
+from conformance import readings
 
 MANIFEST = "appendonly.aof.manifest"
 EVENTUALLY = 30.0  # seconds: far past everysec's two-second bound on a postponed write
@@ -82,8 +83,7 @@ def assert_recovered(server, writes) -> None:
 
 
 def info_persistence(c) -> dict[str, str]:
-    text = c.call("INFO", "persistence").decode()
-    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    return readings.info(c, "persistence")
 
 
 # -- appendfsync no -------------------------------------------------------------------------------

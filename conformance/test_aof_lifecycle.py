@@ -30,6 +30,7 @@ import pytest
 
 from conformance.client import ErrorReply
 from conformance.test_aof import MANIFEST, aof_dir, info_field, read, wait_rewrite_done
+from conformance.readings import info_fields
 
 pytestmark = [pytest.mark.launches, pytest.mark.internals("AOF files, INFO persistence, rdb-key-save-delay")]
 
@@ -62,9 +63,9 @@ def start_slowly(c, seconds: float, command: tuple, started, *meanwhile: tuple) 
     return replies[3:]
 
 
-def fields(info: bytes) -> dict[str, str]:
+def fields(reply: bytes) -> dict[str, str]:
     """An INFO reply's fields."""
-    return dict(line.split(":", 1) for line in info.decode().splitlines() if ":" in line)
+    return info_fields(reply)
 
 
 def manifest(server) -> bytes:

@@ -25,6 +25,7 @@ import spec
 from conformance import rdb_bytes
 from conformance.client import ErrorReply, Verbatim, encode_command
 from conformance.targets import ServerLauncher
+from conformance.readings import config_value, info
 
 pytestmark = pytest.mark.internals("DEBUG")
 
@@ -39,8 +40,7 @@ def unknown(name: str) -> ErrorReply:
 
 
 def info_fields(client, section: str) -> dict[str, str]:
-    reply = client.call("INFO", section)
-    return dict(line.split(":", 1) for line in reply.decode().split("\r\n") if ":" in line)
+    return info(client, section)
 
 
 def wait_for(condition, what: str, timeout: float = WAIT):
@@ -451,7 +451,7 @@ def test_object_of_a_list(client):
     client.call("RPUSH", "l", "a", "b", "c")
     fields = debug_object(client, "l")
     assert (fields["ql_nodes"], fields["ql_avg_node"], fields["ql_compressed"]) == ("1", "3.00", "0")
-    assert fields["ql_listpack_max"] == client.call("CONFIG", "GET", "list-max-listpack-size")[1].decode()
+    assert fields["ql_listpack_max"] == config_value(client, "list-max-listpack-size").decode()
     assert fields["ql_uncompressed_size"] == "16"  # one listpack: 6 + 3 entries of 3 bytes + 1
 
 

@@ -19,6 +19,7 @@ import pytest
 
 from conformance.blocking import wait_until_blocked
 from conformance.client import ErrorReply
+from conformance.readings import config_value, info
 
 pytestmark = pytest.mark.internals("INFO rdb_changes_since_last_save, Redis's change counter")
 
@@ -32,15 +33,13 @@ def words(command) -> tuple:
 
 
 def changes(client) -> int:
-    text = client.call("INFO", "persistence").decode()
-    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-    return int(fields["rdb_changes_since_last_save"])
+    return int(info(client, "persistence")["rdb_changes_since_last_save"])
 
 
 @pytest.fixture
 def counting(client):
     """The client, with save points off while the test runs (a save would reset the counter)."""
-    _, save = client.call("CONFIG", "GET", "save")
+    save = config_value(client, "save")
     assert client.call("CONFIG", "SET", "save", "") == "OK"
     yield client
     client.call("CONFIG", "SET", "save", save)

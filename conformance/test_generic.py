@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance.client import ErrorReply
+from conformance.readings import config_value
 
 SYNTAX = ErrorReply("ERR syntax error")
 NOT_INT = ErrorReply("ERR value is not an integer or out of range")
@@ -585,7 +586,7 @@ def test_touch_resets_idletime(client):
 
 def test_object_under_lfu_policy(client):
     client.call("SET", "k", "v")
-    original = client.call("CONFIG", "GET", "maxmemory-policy")[1]
+    original = config_value(client, "maxmemory-policy")
     assert client.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu") == "OK"
     try:
         assert client.call("OBJECT", "IDLETIME", "k") == LFU

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance.client import ErrorReply
+from conformance.readings import config_value
 
 INTEGER_ERROR = ErrorReply("ERR value is not an integer or out of range")
 FLOAT_ERROR = ErrorReply("ERR value is not a valid float")
@@ -23,7 +24,7 @@ HASH_CONFIG = ("hash-max-listpack-entries", "hash-max-listpack-value")
 @pytest.fixture
 def hash_config(client):
     """Lets a test change the encoding thresholds; they are put back afterwards."""
-    saved = {name: client.call("CONFIG", "GET", name)[1] for name in HASH_CONFIG}
+    saved = {name: config_value(client, name) for name in HASH_CONFIG}
     yield lambda **values: client.call(
         "CONFIG", "SET", *[x for name, v in values.items() for x in (name.replace("_", "-"), v)])
     client.call("CONFIG", "SET", *[x for item in saved.items() for x in item])

@@ -18,18 +18,12 @@ import pytest
 
 import spec
 from conformance.client import ErrorReply, encode_command
+from conformance.readings import config_value, info, info_fields
 
 WAIT = 20.0  # seconds to wait for a state the server reaches by itself
 
 
 # --- reading INFO --------------------------------------------------------------------------
-
-
-def info(client, section: str) -> dict[str, str]:
-    """The `name: value` fields of one section, in the order printed (dicts keep it)."""
-    text = client.call("INFO", section)
-    text = text.decode() if isinstance(text, bytes) else str(text)
-    return dict(line.split(":", 1) for line in text.split("\r\n") if line and not line.startswith("#"))
 
 
 def number(client, section: str, name: str) -> int:
@@ -261,7 +255,7 @@ def test_total_commands_processed_counts_what_ran(client):
 
 def test_network_bytes_reads_and_writes_follow_the_traffic(client):
     def counters(reply: bytes) -> tuple[int, int, int, int]:
-        fields = dict(line.split(":", 1) for line in reply.decode().split("\r\n")[1:] if ":" in line)
+        fields = info_fields(reply, "INFO stats")
         return tuple(int(fields[name]) for name in ("total_net_input_bytes", "total_net_output_bytes",
                                                     "total_reads_processed", "total_writes_processed"))
 
@@ -321,7 +315,7 @@ def test_expired_keys_counts_a_key_found_expired(client):
 
 @pytest.mark.internals("DEBUG SET-ACTIVE-EXPIRE, active expiry's estimates")
 def test_active_expiry_counts_expired_keys_and_estimates_the_stale_share(client):
-    hz = client.call("CONFIG", "GET", "hz")[1]
+    hz = config_value(client, "hz")
     assert client.call("DEBUG", "SET-ACTIVE-EXPIRE", 0) == "OK"
     try:
         for i in range(50):

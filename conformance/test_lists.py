@@ -11,6 +11,7 @@ import pytest
 
 from conformance.blocking import wait_until_blocked
 from conformance.client import ErrorReply
+from conformance.readings import config_value
 
 WRONGTYPE = ErrorReply("WRONGTYPE Operation against a key holding the wrong kind of value")
 SYNTAX_ERROR = ErrorReply("ERR syntax error")
@@ -476,7 +477,7 @@ def test_lmpop_errors(client, args, error):
 
 @pytest.fixture
 def restore_list_config(client):
-    saved = {name: client.call("CONFIG", "GET", name)[1]
+    saved = {name: config_value(client, name)
              for name in ("list-max-listpack-size", "list-compress-depth")}
     yield
     for name, value in saved.items():

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from conformance.client import ErrorReply
+from conformance import readings
 
 pytestmark = pytest.mark.launches
 
@@ -28,8 +29,7 @@ WAIT = 30.0  # seconds a background save gets to finish, even on a loaded machin
 
 
 def persistence(client) -> dict[str, str]:
-    text = client.call("INFO", "persistence").decode()
-    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    return readings.info(client, "persistence")
 
 
 def wait_for(predicate, timeout: float = WAIT):
@@ -137,9 +137,9 @@ def test_one_background_save_at_a_time(launcher):
                               ("INFO", "persistence"),
                               ("SET", "written", "meanwhile"))  # the server serves while the child saves
     assert replies[:4] == ["Background saving started", ALREADY, ALREADY, ALREADY]
-    info = dict(line.split(":", 1) for line in replies[4].decode().splitlines() if ":" in line)
-    assert info["rdb_bgsave_in_progress"] == "1"
-    assert int(info["rdb_current_bgsave_time_sec"]) >= 0
+    fields = readings.info_fields(replies[4], "INFO persistence")
+    assert fields["rdb_bgsave_in_progress"] == "1"
+    assert int(fields["rdb_current_bgsave_time_sec"]) >= 0
     assert replies[5] == "OK"
     info = wait_bgsave_done(client)
     assert info["rdb_last_bgsave_status"] == "ok"

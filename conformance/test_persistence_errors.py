@@ -16,6 +16,7 @@ import time
 import pytest
 
 from conformance.client import ErrorReply
+from conformance.readings import info
 
 pytestmark = [pytest.mark.launches, pytest.mark.internals("DEBUG RELOAD, INFO persistence, log lines")]
 
@@ -23,8 +24,7 @@ DEADLINE = 30.0
 
 
 def fields(c) -> dict[str, str]:
-    text = c.call("INFO", "persistence").decode()
-    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    return info(c, "persistence")
 
 
 def wait_for(condition, what: str) -> None:

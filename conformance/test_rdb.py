@@ -5,7 +5,6 @@ real redis-server (so with --server redis-server both sides are real Redis)."""
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 import subprocess
 import time
@@ -13,7 +12,7 @@ import time
 import pytest
 
 from conformance import dataset
-from conformance.targets import free_port
+from conformance.targets import free_port, run_until_exit, server_words
 
 pytestmark = [pytest.mark.launches, pytest.mark.internals("RDB files")]
 
@@ -189,9 +188,8 @@ def strip_volatile_aux(data: bytes) -> bytes:
 
 
 def run_server(request, directory: str) -> subprocess.CompletedProcess:
-    command = shlex.split(request.config.getoption("server"))
-    return subprocess.run([*command, "--port", str(free_port()), "--dir", directory, "--save", ""],
-                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    command = server_words(request.config.getoption("server"))
+    return run_until_exit([*command, "--port", str(free_port()), "--dir", directory, "--save", ""], text=True)
 
 
 @pytest.mark.parametrize("damage, message", [

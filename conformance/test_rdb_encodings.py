@@ -12,7 +12,6 @@ which 7.0 converts, always); the tests of damaged payloads set it, so that what 
 not depend on a crash that a shallow check would let through."""
 from __future__ import annotations
 
-import shlex
 import struct
 import subprocess
 
@@ -21,7 +20,7 @@ import pytest
 from conformance import dataset
 from conformance import rdb_bytes as B
 from conformance.client import ErrorReply
-from conformance.targets import free_port
+from conformance.targets import free_port, run_until_exit, server_words
 
 pytestmark = pytest.mark.internals("RDB encodings of DUMP payloads and files")
 
@@ -425,9 +424,9 @@ def test_an_old_file_loads_as_in_redis(launcher, real_redis, tmp_path, version, 
 
 
 def run_server(request, directory) -> subprocess.CompletedProcess:
-    command = shlex.split(request.config.getoption("server"))
-    return subprocess.run([*command, "--port", str(free_port()), "--dir", str(directory), "--save", ""],
-                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    command = server_words(request.config.getoption("server"))
+    return run_until_exit([*command, "--port", str(free_port()), "--dir", str(directory), "--save", ""],
+                          text=True)
 
 
 def module_id(name: str, version: int) -> int:

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance.client import ErrorReply, RespSet
+from conformance.readings import config_value
 
 WRONGTYPE = ErrorReply("WRONGTYPE Operation against a key holding the wrong kind of value")
 SYNTAX_ERROR = ErrorReply("ERR syntax error")
@@ -62,7 +63,7 @@ def assert_wrong_type_untouched(client) -> None:
 @contextlib.contextmanager
 def intset_limit(client, limit):
     """set-max-intset-entries set to `limit` for the block, restored afterwards."""
-    old = client.call("CONFIG", "GET", "set-max-intset-entries")[1]
+    old = config_value(client, "set-max-intset-entries")
     assert client.call("CONFIG", "SET", "set-max-intset-entries", limit) == "OK"
     try:
         yield

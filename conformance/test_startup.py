@@ -3,19 +3,19 @@ at start-up with redis-server's exact message on stderr and its exit status; goo
 effect (CONFIG GET shows them)."""
 from __future__ import annotations
 
-import shlex
 import subprocess
 
 import pytest
+
+from conformance.targets import run_until_exit, server_words
 
 pytestmark = [pytest.mark.launches, pytest.mark.internals("redis-server's command line and config file")]
 
 
 def run_server(request, *words: str, cwd=None) -> subprocess.CompletedProcess:
     """Start the server under test with these words and wait for it to give up."""
-    command = shlex.split(request.config.getoption("server")) + list(words)
-    return subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=cwd,
-                          stdin=subprocess.DEVNULL)
+    command = server_words(request.config.getoption("server")) + list(words)
+    return run_until_exit(command, text=True, cwd=cwd)
 
 
 def fatal(line_number: int, line: str, reason: str) -> str:

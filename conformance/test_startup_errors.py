@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shlex
 import signal
 import subprocess
 import time
@@ -18,7 +17,7 @@ import time
 import pytest
 
 from conformance.client import Client, ErrorReply
-from conformance.targets import free_port
+from conformance.targets import free_port, run_until_exit, server_words
 
 pytestmark = [pytest.mark.launches, pytest.mark.internals("redis-server's command line, config file and log")]
 
@@ -26,13 +25,12 @@ DEADLINE = 30.0  # seconds a launched server gets to be ready, or to be gone
 
 
 def server_command(request) -> list[str]:
-    return shlex.split(request.config.getoption("server"))
+    return server_words(request.config.getoption("server"))
 
 
 def run_server(request, *words: str, cwd=None) -> subprocess.CompletedProcess:
     """Start the server under test with these words and wait for it to give up."""
-    return subprocess.run(server_command(request) + list(words), capture_output=True, text=True,
-                          timeout=60, cwd=cwd, stdin=subprocess.DEVNULL)
+    return run_until_exit(server_command(request) + list(words), text=True, cwd=cwd)
 
 
 def fatal(line_number: int | None, line: str | None, reason: str) -> str:

@@ -57,6 +57,7 @@ from hypothesis.stateful import (
 )
 
 from conformance.client import ErrorReply
+from conformance.readings import info
 from conformance.targets import RunningServer, ServerLauncher, free_port, is_port_free
 from models.keyspace import (
     Deadline,
@@ -111,8 +112,7 @@ def format_score(score: float) -> bytes:
 
 
 def persistence_info(client) -> dict[str, str]:
-    text = client.call("INFO", "persistence").decode()
-    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    return info(client, "persistence")
 
 
 def wait_for(predicate, what: str, timeout: float = WAIT):

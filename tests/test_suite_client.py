@@ -78,7 +78,7 @@ def test_the_observer_sees_every_command_sent(scripted, monkeypatch):
 def test_the_reply_observer_hears_each_reply_with_what_it_answers(scripted, monkeypatch):
     client, peer = scripted
     heard = []
-    monkeypatch.setattr(client_module, "reply_observer", lambda command, reply: heard.append((command, reply)))
+    monkeypatch.setattr(client_module, "reply_observers", [lambda command, reply: heard.append((command, reply))])
     peer.sendall(b"+OK\r\n$1\r\nv\r\n")
     client.pipeline(("SET", "k", "v"), ("GET", "k"))
     assert heard == [("'SET k v'", "OK"), ("'GET k'", b"v")]

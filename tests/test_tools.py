@@ -15,15 +15,14 @@ from reference.persistence.crc64 import crc64
 from reference.persistence.rdb import encode_length, encode_string
 from reference.tools import Progress, bytes_from_json
 from reference.tools.__main__ import main
+from conformance.targets import free_port
 from tests.real_redis import start_redis
 
-PORT = 7612
-STREAM_PORTS = (7652, 7653, 7654)  # the streams fixture, a pre-7.0 stream, the reference
 NON_UTF8 = b"\xff\xfe\x00bin"
 
 
-def _start_redis(directory, port=PORT):
-    return start_redis(directory, port)
+def _start_redis(directory):
+    return start_redis(directory, free_port())
 
 
 @pytest.fixture(scope="module")
@@ -336,7 +335,7 @@ def _make_streams(client):
 def streams_file(tmp_path_factory):
     """A dump.rdb written by redis-server holding streams (and a string), and what it said."""
     directory = tmp_path_factory.mktemp("streams")
-    client = _start_redis(directory, STREAM_PORTS[0])
+    client = _start_redis(directory)
     try:
         seen = _make_streams(client)
         client.set("plain", "string")
@@ -504,7 +503,7 @@ def test_a_stream_of_before_7_0_reads_as_redis_7_0_loads_it(capsys, tmp_path):
     _, out, _ = run(capsys, "dump", path)
     (record,) = records(out)
     assert record["rdb_type"] == "stream"
-    client = _start_redis(tmp_path, STREAM_PORTS[1])             # loads the file: what does 7.0 make of it?
+    client = _start_redis(tmp_path)             # loads the file: what does 7.0 make of it?
     try:
         xrange = _raw(client, "XRANGE", "old", "-", "+")
         info = _pairs(_raw(client, "XINFO", "STREAM", "old", "FULL", "COUNT", 0))
@@ -516,7 +515,7 @@ def test_a_stream_of_before_7_0_reads_as_redis_7_0_loads_it(capsys, tmp_path):
 
 def test_the_server_refuses_a_file_with_a_stream_in_one_clear_line(streams_file, tmp_path):
     (tmp_path / "dump.rdb").write_bytes(streams_file["data"])
-    result = subprocess.run([sys.executable, "-m", "reference", "--port", str(STREAM_PORTS[2]), "--dir", str(tmp_path),
+    result = subprocess.run([sys.executable, "-m", "reference", "--port", str(free_port()), "--dir", str(tmp_path),
                              "--save", ""], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
                             cwd=os.path.dirname(os.path.dirname(__file__)), check=False)
     assert result.returncode == 1

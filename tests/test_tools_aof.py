@@ -14,14 +14,14 @@ import pytest
 from reference.tools import Progress
 from reference.tools.__main__ import main
 from reference.tools.aof import AOFSource, replay
+from conformance.targets import free_port
 from tests.real_redis import start_redis
 
-PORT = 7613
 MANIFEST = "appendonly.aof.manifest"
 
 
 def _start_redis(directory, *options):
-    return start_redis(directory, PORT, *options)
+    return start_redis(directory, free_port(), *options)
 
 
 def _write_everything(client) -> None:
