@@ -98,6 +98,13 @@ def pytest_addoption(parser):
         ' or ".venv/bin/python -m reference"',
     )
     group.addoption(
+        "--peer-server",
+        metavar="CMD",
+        help="launch the other servers of a replication test (masters, replicas) as CMD"
+        " (default: the --server command), e.g. redis-server to judge the reference with real"
+        " Redis on the other end",
+    )
+    group.addoption(
         "--server-options",
         metavar="OPTIONS",
         default=DEFAULT_OPTIONS,
@@ -399,6 +406,17 @@ def launcher(request):
     launcher = _launcher(request.config, command)
     yield launcher
     launcher.stop_all()
+
+
+@pytest.fixture
+def peer_launcher(request, launcher):
+    """A ServerLauncher for --peer-server (default: the --server command), with the same
+    options: the other end of a replication test; every server it started is stopped after
+    the test."""
+    command = request.config.getoption("peer_server") or request.config.getoption("server")
+    peer = _launcher(request.config, command)
+    yield peer
+    peer.stop_all()
 
 
 @pytest.fixture

@@ -22,8 +22,9 @@ KNOWN_PAYLOADS = [
 ]
 
 
-def is_error(reply, text: str) -> bool:
-    return isinstance(reply, ErrorReply) and str(reply) == text
+def assert_error(reply, text: str) -> None:
+    """reply is the error `text` (an ErrorReply, not a string that reads the same)."""
+    assert isinstance(reply, ErrorReply) and str(reply) == text, f"expected the error {text!r}, got {reply!r}"
 
 
 def test_dump_of_a_missing_key_is_nil(client):
@@ -54,7 +55,7 @@ def test_round_trip_keeps_value_type_and_encoding(client, command):
 def test_restore_ttl_replace_absttl_idletime(client):
     client.call("SET", "k", "v")
     payload = client.call("DUMP", "k")
-    assert is_error(client.call("RESTORE", "k", "0", payload), "BUSYKEY Target key name already exists.")
+    assert_error(client.call("RESTORE", "k", "0", payload), "BUSYKEY Target key name already exists.")
     assert client.call_raw("RESTORE", "k", "50000", payload, "REPLACE") == b"+OK\r\n"
     assert 0 < client.call("PTTL", "k") <= 50000
     assert client.call_raw("RESTORE", "a", "4000000000000", payload, "ABSTTL") == b"+OK\r\n"
@@ -80,13 +81,13 @@ def test_restore_ttl_replace_absttl_idletime(client):
 def test_restore_option_errors(client, args, error):
     client.call("SET", "src", "v")
     payload = client.call("DUMP", "src")
-    assert is_error(client.call("RESTORE", "k", args[0], payload, *args[1:]), error)
+    assert_error(client.call("RESTORE", "k", args[0], payload, *args[1:]), error)
     assert client.call("EXISTS", "k") == 0
 
 
 def test_busykey_is_checked_before_the_ttl(client):
     client.call("SET", "k", "v")
-    assert is_error(client.call("RESTORE", "k", "x", "junk"), "BUSYKEY Target key name already exists.")
+    assert_error(client.call("RESTORE", "k", "x", "junk"), "BUSYKEY Target key name already exists.")
 
 
 @pytest.mark.internals("DUMP payloads, the RDB format")
@@ -101,7 +102,7 @@ def test_payload_trailer_errors(client, damage):
     else:
         payload = payload[:5]
     reply = client.call("RESTORE", "k", "0", bytes(payload))
-    assert is_error(reply, "ERR DUMP payload version or checksum are wrong")
+    assert_error(reply, "ERR DUMP payload version or checksum are wrong")
     assert client.call("EXISTS", "k") == 0
     assert client.call_raw("PING") == b"+PONG\r\n"
 
@@ -111,7 +112,7 @@ def test_bad_body_with_a_good_checksum(client):
     import struct
     body = b"\x00\x45hello\n\x00"  # a string that claims more bytes than follow
     payload = body + struct.pack("<Q", crc64(body))
-    assert is_error(client.call("RESTORE", "k", "0", payload), "ERR Bad data format")
+    assert_error(client.call("RESTORE", "k", "0", payload), "ERR Bad data format")
     assert client.call("EXISTS", "k") == 0
 
 

@@ -23,7 +23,9 @@ from conformance.client import ErrorReply
 # arguments; their own family tests cover them.
 NOT_RUN_AT_RANDOM = {"shutdown", "quit", "debug", "client|kill", "config|set", "auth", "hello",
                      "reset", "client|setname", "multi", "subscribe", "psubscribe", "ssubscribe",
-                     "unsubscribe", "punsubscribe", "sunsubscribe"}
+                     "unsubscribe", "punsubscribe", "sunsubscribe",
+                     # replication: they make the server (or the connection) a replica
+                     "replicaof", "slaveof", "sync", "psync", "replconf"}
 
 # Errors that say a command line does not fit its command (Redis also words some errors of
 # meaning "ERR syntax error, ..." with more text: those are not structural).

@@ -11,7 +11,6 @@ import os
 import pty
 import re
 import select
-import shlex
 import signal
 import socket
 import subprocess
@@ -21,7 +20,8 @@ from dataclasses import dataclass
 import pytest
 
 from conformance import rdb_bytes as B
-from conformance.targets import free_port
+from conformance import targets
+from conformance.targets import free_port, server_words
 
 pytestmark = [pytest.mark.launches, pytest.mark.internals("the server's log lines")]
 
@@ -89,13 +89,13 @@ def read_until(fd: int, text: bytes) -> bytes:
 
 
 def server_command(request) -> list[str]:
-    return shlex.split(request.config.getoption("server"))
+    return server_words(request.config.getoption("server"))
 
 
 def run_until_exit(request, tmp_path, *words: str) -> subprocess.CompletedProcess:
     """Run the server in tmp_path (no snapshots) until it exits by itself; its stdout is its log."""
     command = server_command(request) + ["--port", str(free_port()), "--dir", str(tmp_path), "--save", "", *words]
-    return subprocess.run(command, capture_output=True, timeout=DEADLINE, stdin=subprocess.DEVNULL)
+    return targets.run_until_exit(command, timeout=DEADLINE)
 
 
 def in_order(found: list[str], wanted: list[str]) -> bool:
@@ -130,20 +130,27 @@ def test_start_up_lines_and_their_order(launcher):
 
 
 def test_no_arguments_means_no_config_file(request, tmp_path):
-    """Started with no argument at all, the server says it uses the default configuration."""
-    process = subprocess.Popen(server_command(request), cwd=tmp_path, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:  # (port 6379 may be taken: whether it then serves or not, the line comes first)
-        output = read_until(process.stdout.fileno(), b"Warning: no config file specified")
-        output += read_until(process.stdout.fileno(), b"\n")
+    """Started with no argument at all, the server says it uses the default configuration. It
+    then wants port 6379, which the test holds (unless another process does already), so that
+    the server gives up there and exits rather than serving on a port nobody chose."""
+    holder = socket.socket()
+    try:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("0.0.0.0", 6379))
+        holder.listen()
+    except OSError:
+        holder.close()  # taken already: the server fails to listen all the same
+    try:
+        result = targets.run_until_exit(server_command(request), timeout=DEADLINE, cwd=tmp_path)
     finally:
-        process.terminate()
-        process.communicate(timeout=DEADLINE)
-    found = messages(output.decode(errors="replace") + "\n")
+        holder.close()
+    found = messages(result.stdout.decode(errors="replace") + "\n")
     assert any(re.fullmatch(r"Warning: no config file specified, using the default config\. In order to specify "
                             r"a config file use \S*redis-server /path/to/redis\.conf", message)
                for message in found), found
     assert "Configuration loaded" not in found
+    assert found[-1] == "Failed listening on port 6379 (TCP), aborting.", found
+    assert result.returncode == 1
 
 
 LOGO_TOP = "                _._                                                  "
@@ -377,3 +384,117 @@ def test_a_port_in_use(request, tmp_path):
     assert found[-2:] == [f"Warning: Could not create server TCP listening socket *:{port}: bind: Address already in use",
                           f"Failed listening on port {port} (TCP), aborting."]
     assert "Server initialized" not in found  # it ends before the logo
+
+
+# --- children and shutdown -----------------------------------------------------------------------
+
+
+def wait_for_exit(server) -> None:
+    assert server.process.wait(DEADLINE) == 0
+
+
+def test_shutdown_while_a_background_save_runs(launcher, tmp_path):
+    """The lines of a SHUTDOWN SAVE, in Redis's order: the child is stopped without waiting for
+    it (so nothing says how it ended), the final save, the pid file and the socket file
+    removed. The child logs its SIGUSR1 from its signal handler."""
+    socket_path = tmp_path / "redis.sock"
+    server = launcher.start(logfile="redis.log", pidfile=str(tmp_path / "redis.pid"), unixsocket=str(socket_path))
+    log = os.path.join(server.dir, "redis.log")
+    c = server.client()
+    assert c.call("DEBUG", "POPULATE", "20") == "OK"
+    assert c.call("CONFIG", "SET", "rdb-key-save-delay", "1000000") == "OK"  # a second a key
+    assert c.call("BGSAVE") == "Background saving started"
+    started = next(message for message in messages(wait_for(log, "Background saving started by pid "))
+                   if message.startswith("Background saving started by pid "))
+    child = int(started.rsplit(" ", 1)[1])
+    # A child stopped before it set its signal handlers dies without a word (in Redis too): its
+    # temporary file is made after them.
+    temporary = os.path.join(server.dir, f"temp-{child}.rdb")
+    deadline = time.monotonic() + DEADLINE
+    while not os.path.exists(temporary):
+        assert time.monotonic() < deadline, f"no {temporary} after {DEADLINE}s"
+        time.sleep(0.02)
+    assert c.call("CONFIG", "SET", "rdb-key-save-delay", "0") == "OK"  # (the final save is quick)
+    with pytest.raises(ConnectionError):
+        c.call("SHUTDOWN", "SAVE")
+    wait_for_exit(server)
+    text = wait_for(log, "Received SIGUSR1 in child")
+    assert re.search(rf"^{child}:signal-handler \(\d+\) Received SIGUSR1 in child, exiting now\.$", text, re.MULTILINE)
+    found = [line.message for line in lines_of(text) if line.pid == server.process.pid]
+    shutdown = found[found.index("User requested shutdown..."):]
+    assert shutdown == ["User requested shutdown...", "There is a child saving an .rdb. Killing it!",
+                        "Saving the final RDB snapshot before exiting.", "DB saved on disk", "Removing the pid file.",
+                        "Removing the unix socket file.", "Redis is now ready to exit, bye bye..."], shutdown
+    assert not any(message.startswith("Background saving terminated") for message in found)
+    assert not os.path.exists(tmp_path / "redis.pid") and not os.path.exists(socket_path)
+
+
+COW = r"Fork CoW for {}: current (\d+) MB, peak (\d+) MB, average (\d+) MB"
+
+
+def cow_lines(found: list[Line], child: int, what: str) -> list[Line]:
+    lines = [line for line in found if line.pid == child and re.fullmatch(COW.format(what), line.message)]
+    for line in lines:
+        current, peak, average = map(int, re.fullmatch(COW.format(what), line.message).groups())
+        assert current <= peak and average <= peak, line
+    return lines
+
+
+def test_a_child_reports_its_copy_on_write(launcher):
+    """A child saving keys logs the memory it stopped sharing with the server: at verbose when
+    it starts writing keys, at notice once its file is complete (a BGSAVE, an AOF rewrite)."""
+    server = launcher.start(logfile="redis.log", loglevel="verbose")
+    log = os.path.join(server.dir, "redis.log")
+    c = server.client()
+    assert c.call("DEBUG", "POPULATE", "100") == "OK"
+    assert c.call("BGSAVE") == "Background saving started"
+    found = lines_of(wait_for(log, "Background saving terminated with success"))
+    child = int(next(line.message for line in found if line.message.startswith("Background saving started by pid "))
+                .rsplit(" ", 1)[1])
+    by_child = [line for line in found if line.pid == child]
+    assert [(line.role, line.mark) for line in cow_lines(found, child, "RDB")] == [("C", "-"), ("C", "*")]
+    messages_of_child = [line.message for line in by_child]
+    assert re.fullmatch(COW.format("RDB"), messages_of_child[-1])
+    assert messages_of_child[-2] == "DB saved on disk"
+    assert re.fullmatch(COW.format("RDB"), messages_of_child[0])
+
+    assert c.call("BGREWRITEAOF") == "Background append only file rewriting started"
+    found = lines_of(wait_for(log, "Background AOF rewrite finished successfully"))
+    child = int(next(line.message for line in found
+                     if line.message.startswith("Background append only file rewriting started by pid "))
+                .rsplit(" ", 1)[1])
+    messages_of_child = [line.message for line in found if line.pid == child]
+    assert re.fullmatch(COW.format("AOF rewrite"), messages_of_child[0])
+    assert messages_of_child[-2] == f"Successfully created the temporary AOF base file temp-rewriteaof-bg-{child}.aof"
+    assert re.fullmatch(COW.format("AOF rewrite"), messages_of_child[-1])
+    assert [line.mark for line in cow_lines(found, child, "AOF rewrite")] == ["-", "*"]
+
+
+def log_until_ready(request, tmp_path, *words: str) -> str:
+    """What a server started in tmp_path logs to standard output until it is ready; then it stops."""
+    command = server_command(request) + ["--port", str(free_port()), "--dir", str(tmp_path), "--save", "", *words]
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        return read_until(process.stdout.fileno(), b"Ready to accept connections").decode("utf-8", "replace")
+    finally:
+        process.terminate()
+        process.communicate(timeout=DEADLINE)
+
+
+def test_the_aof_manifest_is_read_at_every_start(request, tmp_path):
+    """Also with appendonly no: at debug, a missing directory or manifest is said, after the
+    machine's checks and before loading; a manifest that cannot be parsed ends the start."""
+    found = lines_of(log_until_ready(request, tmp_path, "--loglevel", "debug"))
+    line = next(line for line in found if "doesn't exist" in line.message)
+    assert (line.mark, line.message) == (".", "The AOF directory appendonlydir doesn't exist")
+    assert in_order([line.message for line in found], ["Server initialized", line.message,
+                                                       "Ready to accept connections"])
+    (tmp_path / "appendonlydir").mkdir()
+    found = messages(log_until_ready(request, tmp_path, "--loglevel", "debug"))
+    assert "The AOF manifest file appendonly.aof.manifest doesn't exist" in found
+    assert "The AOF directory appendonlydir doesn't exist" not in found
+
+    (tmp_path / "appendonlydir" / "appendonly.aof.manifest").write_bytes(b"file a seq abc type i\n")
+    result = run_until_exit(request, tmp_path)
+    assert result.returncode == 1
+    assert messages(result.stdout.decode())[-1] == "Invalid AOF manifest file format"

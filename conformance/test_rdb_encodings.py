@@ -50,8 +50,8 @@ def restore(c, key: str, payload: bytes):
     return c.call("RESTORE", key, "0", payload)
 
 
-def is_ok(reply) -> bool:
-    return reply in ("OK", b"OK")
+def assert_ok(reply, what: str = "") -> None:
+    assert reply in ("OK", b"OK"), f"{what}: expected OK, got {reply!r}" if what else f"expected OK, got {reply!r}"
 
 
 def described(c, key: str) -> tuple:
@@ -99,7 +99,7 @@ def zset_items(command: tuple) -> list[bytes]:
 
 @pytest.mark.parametrize("command", list(REDIS_6_2_PAYLOADS), ids=lambda c: c[0])
 def test_payloads_of_redis_6_2_restore_as_redis_7_0_holds_them(client, command):
-    assert is_ok(restore(client, "k", REDIS_6_2_PAYLOADS[command]))
+    assert_ok(restore(client, "k", REDIS_6_2_PAYLOADS[command]))
     assert_same_as_built(client, "k", command)
 
 
@@ -174,14 +174,14 @@ OLD_ENCODINGS = {
 @pytest.mark.parametrize("case", list(OLD_ENCODINGS))
 def test_old_encodings_restore_as_redis_7_0_holds_them(client, case):
     rdb_type, body, command, compare_dump = OLD_ENCODINGS[case]
-    assert is_ok(restore(client, "k", B.payload(rdb_type, body)))
+    assert_ok(restore(client, "k", B.payload(rdb_type, body)))
     assert_same_as_built(client, "k", command, compare_dump)
 
 
 def test_a_ziplist_hash_with_a_long_value_stays_a_listpack(client):
     """Converting a ziplist, Redis 7.0 looks at the number of fields only, not their length."""
     body = B.string(B.ziplist([b"f", b"v" * 100, b"g", b"1"]))
-    assert is_ok(restore(client, "k", B.payload(B.HASH_ZIPLIST, body)))
+    assert_ok(restore(client, "k", B.payload(B.HASH_ZIPLIST, body)))
     assert client.call("OBJECT", "ENCODING", "k") == b"listpack"
     assert client.call("HGETALL", "k") == [b"f", b"v" * 100, b"g", b"1"]
 
@@ -200,7 +200,7 @@ def test_old_encodings_follow_the_configured_thresholds(client):
             ("s1", B.SET_INTSET, B.string(B.intset([1, 2]))),
             ("s2", B.SET, list_of([b"1", b"2"])),
         ]:
-            assert is_ok(restore(client, key, B.payload(rdb_type, body))), key
+            assert_ok(restore(client, key, B.payload(rdb_type, body)), key)
             assert client.call("OBJECT", "ENCODING", key) in (b"hashtable", b"skiplist"), key
     finally:
         client.call("CONFIG", "SET", "hash-max-listpack-entries", "512")
@@ -211,10 +211,10 @@ def test_old_encodings_follow_the_configured_thresholds(client):
 def test_a_payload_is_read_whole_and_what_is_left_unread_ignored(client):
     """RESTORE reads the value from the payload whole, its trailer (version and CRC) included,
     and does not look at what the value leaves unread."""
-    assert is_ok(restore(client, "k", B.payload(B.STRING, B.string(b"x") + b"left over")))
+    assert_ok(restore(client, "k", B.payload(B.STRING, B.string(b"x") + b"left over")))
     assert client.call("GET", "k") == b"x"
     data = B.payload(B.STRING, b"\x05abc")  # two bytes short: the version's two are taken
-    assert is_ok(restore(client, "long", data))
+    assert_ok(restore(client, "long", data))
     assert client.call("GET", "long") == b"abc" + data[-10:-8]
 
 
@@ -230,19 +230,19 @@ SEVEN_ZERO_PAYLOADS = {
 @pytest.mark.parametrize("case", list(SEVEN_ZERO_PAYLOADS))
 def test_payloads_of_7_0_come_back_unchanged(client, case):
     payload = B.payload(*SEVEN_ZERO_PAYLOADS[case], version=10)
-    assert is_ok(restore(client, "k", payload))
+    assert_ok(restore(client, "k", payload))
     assert client.call("DUMP", "k") == payload
 
 
 def test_an_lzf_string_announcing_no_bytes_is_empty(client):
     """Redis asks liblzf for no bytes, gets none, and takes the empty string, whatever follows."""
-    assert is_ok(restore(client, "k", B.payload(B.STRING, b"\xc3\x02\x00\x01ab")))
+    assert_ok(restore(client, "k", B.payload(B.STRING, b"\xc3\x02\x00\x01ab")))
     assert client.call("GET", "k") == b""
 
 
 def test_integer_encoded_strings(client):
     for value in (0, -128, 127, -32768, 32767, -2147483648, 2147483647):
-        assert is_ok(restore(client, "k", B.payload(B.STRING, B.int_string(value))))
+        assert_ok(restore(client, "k", B.payload(B.STRING, B.int_string(value))))
         assert client.call("GET", "k") == b"%d" % value
         client.call("DEL", "k")
 
@@ -411,7 +411,7 @@ def test_an_old_file_loads_as_in_redis(launcher, real_redis, tmp_path, version, 
         server = side.start(dir=str(directory), **options)
         with server.client() as c:
             snapshots.append(snapshot(c))
-            assert is_ok(c.call("DEBUG", "RELOAD"))
+            assert_ok(c.call("DEBUG", "RELOAD"))
             assert snapshot(c) == snapshots[-1]
         with open(server.log_path) as log:
             text = log.read()

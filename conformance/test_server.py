@@ -532,6 +532,7 @@ def test_command_info_subcommand_names(client, name, found):
 def test_command_info_container_nests_subcommands(resp3_client):
     entry = resp3_client.call("COMMAND", "INFO", "config")[0]
     assert entry[0] == b"config" and entry[1] == -2
+    assert len(entry) == 10, f"COMMAND INFO gives {len(entry)} fields, not 7.0's ten (with subcommands)"
     assert isinstance(entry[9], list) and not isinstance(entry[9], RespSet)
     names = {sub[0] for sub in entry[9]}
     assert {b"config|get", b"config|set", b"config|resetstat"} <= names
@@ -542,6 +543,7 @@ def test_command_info_container_nests_subcommands(resp3_client):
 def test_command_info_key_spec_of_a_key_range(resp3_client):
     entry = resp3_client.call("COMMAND", "INFO", "mset")[0]
     assert entry[3:6] == [1, -1, 2]
+    assert len(entry) == 10, f"COMMAND INFO gives {len(entry)} fields, not 7.0's ten (with key specs)"
     [key_spec] = entry[8]
     assert key_spec[b"begin_search"] == {b"type": b"index", b"spec": {b"index": 1}}
     assert key_spec[b"find_keys"] == {b"type": b"range", b"spec": {b"lastkey": -1, b"keystep": 2, b"limit": 0}}
@@ -616,7 +618,7 @@ def test_command_docs_unknown_names_are_left_out(client, resp3_client):
 
 def test_command_docs_resp2_is_flat(client):
     reply = client.call("COMMAND", "DOCS", "dbsize")
-    assert reply[0] == b"dbsize"
+    assert isinstance(reply, list) and reply[0] == b"dbsize", reply
     doc = dict(zip(reply[1][0::2], reply[1][1::2]))
     assert doc[b"group"] == b"server"
 
@@ -776,6 +778,8 @@ def test_command_info_matches_spec(target_description, command):
     assert set(entry[2]) == set(command.flags) - HIDDEN_FLAGS
     assert entry[3:6] == [command.first_key, command.last_key, command.key_step]
     assert set(entry[6]) == set(command.acl_categories)
+    assert len(entry) == 10, f"COMMAND INFO {command.name} has {len(entry)} fields, not 7.0's ten" \
+                             " (tips, key specifications and subcommands came in 7.0)"
     assert {tip.decode() for tip in entry[7]} == set(command.tips)
     assert spec.key_specs_from_info(text(entry[8])) == command.key_specs
 
@@ -864,6 +868,7 @@ def test_help_names_every_subcommand_the_server_lists(client, container):
     assert isinstance(lines, list) and all(isinstance(line, str) for line in lines)
     assert lines[0].startswith(f"{container} <subcommand> ")
     info = client.call("COMMAND", "INFO", container.lower())
+    assert len(info[0]) == 10, f"COMMAND INFO gives {len(info[0])} fields, not 7.0's ten (with subcommands)"
     listed = [sub[0].decode().split("|")[1].upper() for sub in info[0][9]]
     starts = [line.split(" ")[0].upper() for line in lines[1:] if not line.startswith(" ")]
     assert "HELP" in listed and set(listed) <= set(starts)

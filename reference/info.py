@@ -34,9 +34,8 @@ TITLES = {"module_list": "Modules", "commandstats": "Commandstats", "errorstats"
           "latencystats": "Latencystats", "cpu": "CPU"}
 
 # Identity of this process: a server is one process, so these are per process, as in Redis
-# (run_id is new at every start; the replication id too, until replication changes it).
+# (run_id is new at every start).
 RUN_ID = os.urandom(20).hex()
-REPLICATION_ID = os.urandom(20).hex()
 
 
 def wanted_sections(args: list[bytes]) -> set[str]:
@@ -124,7 +123,7 @@ def server_section(server) -> list[str]:
         ("process_id", os.getpid()),
         ("process_supervised", "no"),
         ("run_id", RUN_ID),
-        ("tcp_port", config["port"]),
+        ("tcp_port", config["port"] or config["tls-port"]),  # as Redis: the TLS port without a TCP one
         ("server_time_usec", int(now * 1_000_000)),
         ("uptime_in_seconds", uptime),
         ("uptime_in_days", uptime // 86400),
@@ -334,6 +333,12 @@ def _pubsub_counts(server) -> tuple[int, int, int]:
     return len(registry.channels), len(registry.patterns), len(registry.shard_channels)
 
 
+def _sanitizations() -> int:
+    """The deep checks sanitize-dump-payload made (reference/persistence/sanitize.py)."""
+    from reference.persistence import sanitize
+    return sanitize.sanitizations
+
+
 def stats_section(server) -> list[str]:
     keyspace_stats = server.keyspace.stats
     counter = lambda name: _stat(server, name)  # noqa: E731
@@ -351,9 +356,9 @@ def stats_section(server) -> list[str]:
         ("instantaneous_input_repl_kbps", "0.00"),
         ("instantaneous_output_repl_kbps", "0.00"),
         ("rejected_connections", counter("rejected_connections")),
-        ("sync_full", 0),
-        ("sync_partial_ok", 0),
-        ("sync_partial_err", 0),
+        ("sync_full", server.replication.stats["sync_full"]),
+        ("sync_partial_ok", server.replication.stats["sync_partial_ok"]),
+        ("sync_partial_err", server.replication.stats["sync_partial_err"]),
         ("expired_keys", keyspace_stats["expired_keys"]),
         ("expired_stale_perc", f"{keyspace_stats['expired_stale_perc'] * 100:.2f}"),
         ("expired_time_cap_reached_count", keyspace_stats["expired_time_cap_reached_count"]),
@@ -382,7 +387,7 @@ def stats_section(server) -> list[str]:
         ("tracking_total_prefixes", 0),
         ("unexpected_error_replies", counter("unexpected_error_replies")),
         ("total_error_replies", counter("total_error_replies")),
-        ("dump_payload_sanitizations", 0),
+        ("dump_payload_sanitizations", _sanitizations()),
         ("total_reads_processed", counter("total_reads_processed")),
         ("total_writes_processed", counter("total_writes_processed")),
         ("io_threaded_reads_processed", 0),
@@ -393,25 +398,8 @@ def stats_section(server) -> list[str]:
 
 
 def replication_section(server) -> list[str]:
-    # A master without replicas and without a backlog (Redis creates it with the first replica).
-    config = server.config
-    good_replicas = []
-    if config["min-replicas-to-write"] and config["min-replicas-max-lag"]:
-        good_replicas = [("min_slaves_good_slaves", 0)]  # shown while the setting is active
-    return _fields([
-        ("role", "master"),
-        ("connected_slaves", 0),
-        *good_replicas,
-        ("master_failover_state", "no-failover"),
-        ("master_replid", getattr(server, "replid", REPLICATION_ID)),
-        ("master_replid2", "0" * 40),
-        ("master_repl_offset", 0),
-        ("second_repl_offset", -1),
-        ("repl_backlog_active", 0),
-        ("repl_backlog_size", server.config["repl-backlog-size"]),
-        ("repl_backlog_first_byte_offset", 0),
-        ("repl_backlog_histlen", 0),
-    ])
+    # reference/replication.py knows the role, the replicas, the ids, offsets and backlog.
+    return _fields(server.replication.info_fields())
 
 
 def _seconds(value: float) -> str:
@@ -546,6 +534,8 @@ def reset_statistics(server) -> None:
         command.calls = command.usec = command.rejected_calls = command.failed_calls = 0
         command.latency = {}
     server.error_stats.clear()
+    from reference.persistence import sanitize
+    sanitize.sanitizations = 0
     snapshots = getattr(server, "snapshots", None)
     if snapshots is not None:
         snapshots.saves = snapshots.forks = snapshots.last_fork_usec = 0

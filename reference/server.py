@@ -13,10 +13,11 @@ import os
 import selectors
 import signal
 import socket
+import ssl
 import time
 import traceback
 
-from reference import log, reply_buffers
+from reference import log, replication, reply_buffers, tls
 from reference.blocking import Block, BlockedClients
 from reference.commands.connection import describe
 from reference.commands.transactions import wrap_in_multi
@@ -59,13 +60,15 @@ STATUS_PERIOD = 5.0  # seconds between the cron's lines about the keyspace and t
 class Client:
     """One connection and its per-connection state (what CLIENT LIST shows)."""
 
-    def __init__(self, server: Server, sock: socket.socket, client_id: int, addr: str, laddr: str):
+    def __init__(self, server: Server, sock: socket.socket, client_id: int, addr: str, laddr: str,
+                 unix_socket: bool = False):
         self.server = server
         self.sock = sock
         self.fd = sock.fileno()
         self.id = client_id
         self.addr = addr
         self.laddr = laddr
+        self.unix_socket = unix_socket  # connected through `unixsocket` (CLIENT LIST flag U)
         self.parser = HiredisRequestParser(server.config["proto-max-bulk-len"])
         self.out: list[bytes] = []
         self.protocol = 2
@@ -99,6 +102,12 @@ class Client:
         # FLUSHALL of empty databases, a blocked pop served by another client's write.
         self.force_propagation = False
         self.reply_buffer = reply_buffers.ReplyBuffer()  # its size and peak (CLIENT LIST rbs, rbp)
+        self.handshaking = False  # a TLS connection whose handshake is not done: nothing to read yet
+
+    def is_local(self) -> bool:
+        """As Redis's islocalClient (protected mode, enable-debug-command local): a unix socket
+        client, or one whose peer address is exactly 127.0.0.1 or ::1."""
+        return self.unix_socket or self.addr.rsplit(":", 1)[0] in ("127.0.0.1", "[::1]")
 
     def select(self, index: int) -> None:
         self.db_index = index
@@ -145,15 +154,21 @@ class Server:
         self._samples: dict[str, list[float]] = {}
         self._last_counters: dict[str, int] = {}
         self.selector = selectors.DefaultSelector()
-        self.listeners: list[socket.socket] = []
+        self.listeners: list[socket.socket] = []  # TCP, on the `bind` addresses at `port`
+        self.unix_listener: socket.socket | None = None  # at the `unixsocket` path
+        self.tls_listeners: list[socket.socket] = []  # on the `bind` addresses at `tls-port`
+        self.tls_context = None  # an ssl.SSLContext once TLS is configured (reference/tls.py)
+        self.tls_unread: set[Client] = set()  # TLS clients with bytes decrypted and not yet read
         self.stopping = False
         self.signalled = False  # the stop was asked by a signal, not by SHUTDOWN
+        self.last_signal = signal.SIGTERM  # the one that asked
         self.exit_code = 0
         self.active_expire_enabled = True
         self.cron_paused = False  # DEBUG PAUSE-CRON
         self.reply_buffers = reply_buffers.ReplyBufferSettings()  # DEBUG REPLYBUFFER
         self.snapshots = Snapshots(self)  # SAVE, BGSAVE, save points, LASTSAVE
         self.aof = append_only.AppendOnlyFile(self)  # the append-only file, BGREWRITEAOF
+        self.replication = replication.Replication(self)  # master and replica sides (reference/replication.py)
         self._wakeup_r, self._wakeup_w = socket.socketpair()
         config.warn = log.warning
         self.current_client: Client | None = None  # the one whose command runs (crash reports)
@@ -162,6 +177,9 @@ class Server:
         config.on_change("proto-max-bulk-len", self._on_max_bulk_len_change)
         config.on_change("port", self._on_port_change)
         config.on_change("bind", self._on_bind_change)
+        config.on_change("tls-port", self._on_tls_port_change)
+        for name in tls.OPTIONS[1:]:
+            config.on_change(name, self._on_tls_change)
         self.latency_tracking = config["latency-tracking"]  # INFO latencystats
         config.on_change("latency-tracking", self._on_latency_tracking_change)
         self.buffer_peaks = ClientBufferPeaks()  # INFO client_recent_max_*_buffer
@@ -184,6 +202,12 @@ class Server:
         cannot listen on ends the start here), shows the logo or its mode, and warns about the
         machine's settings that Redis checks."""
         log.serving()
+        if tls.needed(self.config):
+            try:
+                self.tls_context = tls.make_context(self.config)
+            except tls.ConfigureError:
+                log.warning("Failed to configure TLS. Check logs for more info.")
+                raise SystemExit(1) from None
         log.notice("monotonic clock: POSIX clock_gettime")  # what time.monotonic reads
         self.listen()
         log.running_mode(self.config["port"])
@@ -192,17 +216,30 @@ class Server:
         _check_overcommit()
 
     def listen(self) -> None:
-        """At start-up: listen on every address of `bind` at `port` (none with port 0); an
-        address that cannot be listened on ends the start, as Redis does."""
-        port = self.config["port"]
-        try:
-            self._accept_on(self._open_listeners(port))
-        except ListenError:
-            log.warning(f"Failed listening on port {port} (TCP), aborting.")
-            raise SystemExit(1) from None
-        if not self.listeners:  # (the reference has no unix socket and no TLS port)
+        """At start-up: listen on every address of `bind` at `port` (none with port 0), the
+        same at `tls-port`, then on the `unixsocket` path if there is one; an address or a path
+        that cannot be listened on ends the start, as Redis does."""
+        for port, kind in ((self.config["port"], "TCP"), (self.config["tls-port"], "TLS")):
+            try:
+                self._accept_on(self._open_listeners(port), tls=kind == "TLS")
+            except ListenError:
+                log.warning(f"Failed listening on port {port} ({kind}), aborting.")
+                raise SystemExit(1) from None
+        if self.config["unixsocket"]:
+            try:
+                self.unix_listener = _unix_listening_socket(
+                    self.config["unixsocket"], self.config["unixsocketperm"], self.config["tcp-backlog"])
+            except OSError as error:
+                log.warning(f"Failed opening Unix socket: {error.strerror}")
+                raise SystemExit(1) from None
+            self.selector.register(self.unix_listener, selectors.EVENT_READ, UNIX_LISTENER)
+        if not self.listening_sockets():
             log.warning("Configured to not listen anywhere, exiting.")
             raise SystemExit(1)
+
+    def listening_sockets(self) -> list[socket.socket]:
+        """Every socket the server accepts connections on (a forked child closes them all)."""
+        return self.listeners + self.tls_listeners + ([self.unix_listener] if self.unix_listener is not None else [])
 
     def _open_listeners(self, port: int) -> list[socket.socket]:
         """Listening sockets on the `bind` addresses at `port`, as Redis's listenToPort: an
@@ -224,16 +261,22 @@ class Server:
                 raise ListenError() from None
         return opened
 
-    def _accept_on(self, listeners: list[socket.socket]) -> None:
+    def _accept_on(self, listeners: list[socket.socket], tls: bool = False) -> None:
         for sock in listeners:
-            self.selector.register(sock, selectors.EVENT_READ, None)
-        self.listeners = listeners
+            self.selector.register(sock, selectors.EVENT_READ, TLS_LISTENER if tls else None)
+        if tls:
+            self.tls_listeners = listeners
+        else:
+            self.listeners = listeners
 
-    def _close_listeners(self) -> None:
-        for sock in self.listeners:
+    def _close_listeners(self, tls: bool = False) -> None:
+        for sock in self.tls_listeners if tls else self.listeners:
             self.selector.unregister(sock)
             sock.close()
-        self.listeners = []
+        if tls:
+            self.tls_listeners = []
+        else:
+            self.listeners = []
 
     def _on_port_change(self, config, name) -> None:
         """CONFIG SET port, as Redis's changeListenPort: the old listeners close (connected
@@ -245,21 +288,51 @@ class Server:
         except ListenError:
             raise ConfigApplyError("Unable to listen on this port. Check server logs.") from None
 
+    def _on_tls_port_change(self, config, name) -> None:
+        """CONFIG SET tls-port, as Redis's applyTLSPort: TLS is configured first if it was not,
+        then the TLS listeners move as the TCP ones do for `port`."""
+        if self.tls_context is None:
+            try:
+                self.tls_context = tls.make_context(config)
+            except tls.ConfigureError:
+                raise ConfigApplyError(tls.UNABLE) from None
+        self._close_listeners(tls=True)
+        try:
+            self._accept_on(self._open_listeners(config["tls-port"]), tls=True)
+        except ListenError:
+            raise ConfigApplyError("Unable to listen on this port. Check server logs.") from None
+
+    def _on_tls_change(self, config, name) -> None:
+        """CONFIG SET of another tls-* option, as Redis's applyTlsCfg: when TLS is in use, a new
+        context for the connections from now on; one that cannot be made fails the CONFIG SET."""
+        if tls.needed(config):
+            try:
+                self.tls_context = tls.make_context(config)
+            except tls.ConfigureError:
+                raise ConfigApplyError(tls.UNABLE) from None
+
     def _on_bind_change(self, config, name) -> None:
-        """CONFIG SET bind, as Redis's changeBindAddr: the same, for new addresses."""
+        """CONFIG SET bind, as Redis's changeBindAddr: the same, for new addresses (both the
+        TCP and the TLS listeners)."""
         self._close_listeners()
+        self._close_listeners(tls=True)
         try:
             self._accept_on(self._open_listeners(config["port"]))
+            self._accept_on(self._open_listeners(config["tls-port"]), tls=True)
         except ListenError:
+            self._close_listeners()
             log.warning("Failed to bind")
             raise ConfigApplyError("Failed to bind to specified addresses.") from None
 
     def serve_forever(self) -> int:
         """After start_up: load the data, then serve until shutdown. The exit status."""
+        self.aof.read_manifest_at_start()  # (a bad manifest exits)
         if self.config["appendonly"]:
             self.aof.start()  # the AOF instead of the RDB, as Redis (a bad one exits)
         else:
             load_at_startup(self)  # dir/dbfilename, if there is one (a bad file exits)
+        self.replication.start()  # the `replicaof` directive: the cron connects
+        self.aof.delete_history()
         self.snapshots.forget_changes()  # loading is not a change to save
         self._wakeup_w.setblocking(False)
         signal.set_wakeup_fd(self._wakeup_w.fileno(), warn_on_full_buffer=False)
@@ -267,32 +340,41 @@ class Server:
         self.selector.register(self._wakeup_r, selectors.EVENT_READ, "wakeup")
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
-        log.notice("Ready to accept connections")
+        if self.listeners or self.tls_listeners:
+            log.notice("Ready to accept connections")
+        if self.unix_listener is not None:
+            log.notice(f"The server is now ready to accept connections at {self.config['unixsocket']}")
         next_cron = time.monotonic()
         period = 1.0 / self.config["hz"]
         while True:
             if self.stopping and self.signalled:
                 self.signalled = False
-                if not self.prepare_shutdown():
+                if not self.prepare_shutdown(from_signal=True):
                     self.stopping = False
             if self.stopping:
                 break
-            timeout = max(0.0, next_cron - time.monotonic())
+            timeout = max(0.0, next_cron - time.monotonic()) if not self.tls_unread else 0.0
             deadline = self.blocked.next_deadline_ms()
             if deadline is not None:
                 timeout = max(0.0, min(timeout, deadline / 1000 - time.time()))
             for key, mask in self.selector.select(timeout):
                 owner = key.data
-                if owner is None:
-                    self._accept(key.fileobj)
+                if owner is None or owner is UNIX_LISTENER or owner is TLS_LISTENER:
+                    self._accept(key.fileobj, kind=owner)
+                elif callable(owner):  # a socket a family owns: a replica's link to its master
+                    owner(mask)
                 elif owner == "wakeup":
                     with contextlib.suppress(BlockingIOError):  # (a signal's byte, or none)
                         self._wakeup_r.recv(4096)
+                elif owner.handshaking:
+                    self._handshake(owner)
                 else:
                     if mask & selectors.EVENT_READ and not owner.closed:
                         self._read(owner)
                     if mask & selectors.EVENT_WRITE and not owner.closed:
                         self._flush(owner)
+            while self.tls_unread:  # (no readiness event tells of bytes the TLS layer holds)
+                self._read(self.tls_unread.pop())
             if self.blocked.waiting:
                 self.blocked.expire(self.keyspace.clock.tick())
             self.record_effects()  # before any reply goes out, as Redis writes its AOF
@@ -307,23 +389,45 @@ class Server:
         name = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
         log.from_signal_handler(f"Received {name} scheduling shutdown...")
         self.stopping = self.signalled = True
+        self.last_signal = signum
 
-    def prepare_shutdown(self) -> bool:
-        """After a signal: save first if save points are configured, as Redis does; if that
-        fails the server keeps running."""
-        if self.aof.refuses_shutdown(force=False):  # the AOF being turned on is not written yet
-            log.warning("Errors trying to shut down the server. Check the logs for more information.")
-            return False
-        if self.config["save"]:
+    def prepare_shutdown(self, *, save: bool = False, nosave: bool = False, force: bool = False,
+                         from_signal: bool = False) -> bool:
+        """Everything Redis does before it exits (prepareForShutdown and finishShutdown), with
+        its log lines in its order: stop a background save (not waiting for it) and an AOF
+        rewrite, fsync the AOF, save if save points are configured (or `save`, unless
+        `nosave`), remove the pid file and the unix socket file. False, logged, if a file
+        could not be written and `force` was not given: the server goes on. After a signal the
+        flags are shutdown-on-sigterm's or shutdown-on-sigint's."""
+        if from_signal:
+            setting = self.config["shutdown-on-sigint" if self.last_signal == signal.SIGINT
+                                  else "shutdown-on-sigterm"].split()
+            save, nosave, force = "save" in setting, "nosave" in setting, "force" in setting
+        log.warning("User requested shutdown...")
+        if self.snapshots.in_progress:
+            log.warning("There is a child saving an .rdb. Killing it!")
+            self.snapshots.stop_child()  # (reaped by the cron if the shutdown fails)
+        if self.aof.refuses_shutdown(force):  # the AOF being turned on is not written yet
+            return _shutdown_failed()
+        self.aof.shutdown()  # stop a rewrite; write and fsync what is pending
+        if (self.config["save"] and not nosave) or save:
             log.notice("Saving the final RDB snapshot before exiting.")
-            if not self.save_rdb():
-                log.warning("Error trying to save the DB, can't exit.")
-                return False
+            if not self.snapshots.save():
+                if not force:
+                    log.warning("Error trying to save the DB, can't exit.")
+                    return _shutdown_failed()
+                log.warning("Error trying to save the DB. Exit anyway.")
+        if self.config["daemonize"] or self.config["pidfile"]:
+            log.notice("Removing the pid file.")
+            with contextlib.suppress(OSError):
+                os.unlink(self.config["pidfile"])
+        self.close_listeners(unlink_unix_socket=True)
+        log.warning("Redis is now ready to exit, bye bye...")
         return True
 
     def save_rdb(self) -> bool:
-        """The save before exiting: the keyspace to `dbfilename` in `dir`, after stopping a
-        background save; False (and logged) if it cannot be written."""
+        """The keyspace to `dbfilename` in `dir` now (DEBUG RELOAD), after stopping a background
+        save; False (and logged) if it cannot be written."""
         self.stop_background_save()
         return self.snapshots.save()
 
@@ -332,41 +436,98 @@ class Server:
             log.warning("There is a child saving an .rdb. Killing it!")
             self.snapshots.kill_child()
 
+    def close_listeners(self, unlink_unix_socket: bool) -> None:
+        """As Redis's closeListeningSockets: the server (at exit) also removes the socket file."""
+        for sock in self.listening_sockets():
+            with contextlib.suppress(KeyError, ValueError):
+                self.selector.unregister(sock)
+            sock.close()
+        self.listeners, self.tls_listeners, self.unix_listener = [], [], None
+        if unlink_unix_socket and self.config["unixsocket"]:
+            log.notice("Removing the unix socket file.")
+            try:
+                os.unlink(self.config["unixsocket"])
+            except OSError as error:
+                log.warning(f"Error removing the unix socket file: {error.strerror}")
+
     def finish_shutdown(self) -> int:
-        log.warning("User requested shutdown...")
-        self.stop_background_save()
-        self.aof.shutdown()  # stop a rewrite; write and fsync what is pending
+        """After prepare_shutdown: the connections close; the exit status."""
         for client in list(self.clients.values()):
             self.close_client(client)
-        for sock in self.listeners:
-            sock.close()
-        log.warning("Redis is now ready to exit, bye bye...")
         return self.exit_code
 
     # --- connections -------------------------------------------------------------------
 
-    def _accept(self, listener: socket.socket) -> None:
+    def _accept(self, listener: socket.socket, kind: str | None) -> None:
+        """Take the connections waiting on a listener: TCP (kind None), TLS_LISTENER (its
+        handshake follows in the loop) or UNIX_LISTENER."""
+        unix = kind is UNIX_LISTENER
         for _ in range(1000):  # drain the backlog, as Redis accepts up to 1000 per event
             try:
                 sock, peer = listener.accept()
             except OSError:  # none left to accept (BlockingIOError), or one that went away
                 return
             sock.setblocking(False)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if unix:  # as Redis shows them: the path, port 0
+                log.verbose(f"Accepted connection to {self.config['unixsocket']}")
+                addr = laddr = f"{self.config['unixsocket']}:0"
+            else:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                log.verbose(f"Accepted {peer[0]}:{peer[1]}")
+                addr, laddr = _address(peer), _address(sock.getsockname())
             if len(self.clients) >= self.config["maxclients"]:
                 self.stats["rejected_connections"] += 1  # and not counted as received
-                try:
-                    sock.send(b"-ERR max number of clients reached\r\n")
-                finally:
-                    sock.close()
+                _refuse(sock, b"-ERR max number of clients reached\r\n")
                 continue
-            self.stats["total_connections_received"] += 1
-            local = sock.getsockname()
-            log.verbose(f"Accepted {peer[0]}:{peer[1]}")
-            client = Client(self, sock, self.next_client_id, _address(peer), _address(local))
+            if kind is TLS_LISTENER:
+                sock = tls.wrap(self.tls_context, sock)
+            client = Client(self, sock, self.next_client_id, addr, laddr, unix_socket=unix)
             self.next_client_id += 1
-            self.clients[client.id] = client
+            self.clients[client.id] = client  # (CLIENT LIST shows it during a TLS handshake)
             self.selector.register(sock, selectors.EVENT_READ, client)
+            if kind is TLS_LISTENER:
+                client.handshaking = True
+            else:
+                self._connected(client)
+
+    def _connected(self, client: Client) -> None:
+        """As Redis's clientAcceptHandler, once the connection is up (after its TLS handshake):
+        protected mode may refuse it; else it counts as received."""
+        if self._protected_mode_refuses(client):
+            self.stats["rejected_connections"] += 1
+            with contextlib.suppress(OSError, *tls.WOULD_BLOCK):
+                client.sock.send(PROTECTED_MODE_DENIED)
+            self.close_client(client)
+            return
+        self.stats["total_connections_received"] += 1
+
+    def _handshake(self, client: Client) -> None:
+        """Go on with a TLS client's handshake; a failed one is logged and the connection closed."""
+        try:
+            client.sock.do_handshake()
+        except ssl.SSLWantReadError:
+            self._want_write(client, False)
+            return
+        except ssl.SSLWantWriteError:
+            self._want_write(client, True)
+            return
+        except OSError as error:
+            log.warning(f"Error accepting a client connection: {tls.error_text(error)}")
+            self.close_client(client)
+            return
+        client.handshaking = False
+        self._want_write(client, bool(client.out))
+        self._connected(client)
+
+    def _want_write(self, client: Client, writing: bool) -> None:
+        if writing != client.writing:
+            self.selector.modify(client.sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if writing else 0), client)
+            client.writing = writing
+
+    def _protected_mode_refuses(self, client: Client) -> bool:
+        """Protected mode (on by default): without a password, only local clients (loopback,
+        unix socket) may connect."""
+        return self.config["protected-mode"] and not self.config["requirepass"] and not client.is_local()
 
     def close_client(self, client: Client) -> None:
         if client.closed:
@@ -374,6 +535,7 @@ class Server:
         client.closed = True
         self.clients.pop(client.id, None)
         self.pending_writes.discard(client)
+        self.tls_unread.discard(client)
         self.blocked.release(client)
         self.forget_client_state(client)
         with contextlib.suppress(KeyError, ValueError):
@@ -384,12 +546,14 @@ class Server:
         self.stats["total_reads_processed"] += 1  # every read attempt, as Redis counts them
         try:
             data = client.sock.recv(READ_CHUNK)
-        except (BlockingIOError, InterruptedError):
+        except (BlockingIOError, InterruptedError, *tls.WOULD_BLOCK):
             return
         except OSError as error:
-            log.verbose(f"Reading from client: {error.strerror}")
+            log.verbose(f"Reading from client: {tls.error_text(error)}")
             self.close_client(client)
             return
+        if data and tls.is_tls(client.sock) and client.sock.pending():
+            self.tls_unread.add(client)
         if not data:
             if log.enabled("verbose"):
                 log.verbose(f"Client closed connection {describe(client)}")
@@ -433,7 +597,7 @@ class Server:
             self._flush(self.pending_writes.pop())
 
     def _flush(self, client: Client) -> None:
-        if client.closed:
+        if client.closed or client.handshaking:
             return
         if client.out:
             self.stats["total_writes_processed"] += 1
@@ -441,7 +605,7 @@ class Server:
             client.reply_buffer.filled(len(data))
             try:
                 sent = client.sock.send(data)
-            except (BlockingIOError, InterruptedError):
+            except (BlockingIOError, InterruptedError, *tls.WOULD_BLOCK):
                 sent = 0
             except OSError:
                 self.close_client(client)
@@ -570,11 +734,24 @@ class Server:
             return "ERR Command not allowed inside a transaction"
         if self.snapshots.writes_refused() and (command.name == "ping" or self.writes(client, command)):
             return MISCONF
+        if self.replication.lacks_good_replicas() and self.writes(client, command):
+            return replication.NOREPLICAS  # min-replicas-to-write, min-replicas-max-lag
+        if self.replication.refuses_write(client) and self.writes(client, command):
+            return replication.READONLY  # replica-read-only (its master's commands are not refused)
         if (client.protocol == 2 and command.name not in SUBSCRIBED_CONTEXT
                 and (client.channels or client.patterns or client.shard_channels)):
             return (f"ERR Can't execute '{command.name}': only (P|S)SUBSCRIBE / "
                     f"(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+        if self.replication.refuses_stale(client, command, self._queued(client, command)):
+            return replication.MASTERDOWN  # replica-serve-stale-data no, the link down
         return None
+
+    def _queued(self, client: Client, command) -> list:
+        """The commands EXEC would run (none for any other command)."""
+        if command.name != "exec" or not client.transaction:
+            return []
+        return [queued for queued, _ in (lookup(self.commands, argv) for argv in client.transaction)
+                if queued is not None]
 
     def writes(self, client: Client, command) -> bool:
         """The command may write: it is flagged so, or it is EXEC and a queued command is."""
@@ -596,7 +773,7 @@ class Server:
         if setting == "yes":
             return True
         if setting == "local":
-            return client.addr.startswith(("127.", "[::1]", "::1"))
+            return client.is_local()
         return False
 
     # --- periodic work -----------------------------------------------------------------
@@ -627,8 +804,9 @@ class Server:
             return
         self.snapshots.cron()  # reap a finished BGSAVE; save points; a scheduled BGSAVE
         self.aof.cron()  # reap a rewrite; scheduled and automatic rewrites; everysec fsync
+        self.replication.cron()  # links, ACKs, PINGs, copies to start (once a second mostly)
         self.track_instantaneous_metrics()
-        if self.active_expire_enabled:
+        if self.active_expire_enabled and self.replication.master_host is None:  # a replica waits for DELs
             self.keyspace.active_expire_cycle(0.25 / self.config["hz"])  # a quarter of a tick
         self.buffer_peaks.sample(self.clients.values())
         reply_buffers.resize(self, self.keyspace.clock.ms)
@@ -636,7 +814,7 @@ class Server:
         if timeout:
             idle_since = time.time() - timeout
             for client in list(self.clients.values()):
-                if client.last_interaction < idle_since:
+                if client.last_interaction < idle_since and client.kind not in ("replica", "master"):
                     log.verbose("Closing idle client")
                     self.close_client(client)
         if time.monotonic() >= self._status_due:
@@ -685,6 +863,31 @@ def _check_overcommit() -> None:
                     "'sysctl vm.overcommit_memory=1' for this to take effect.")
 
 
+UNIX_LISTENER = "unix"  # the selector's data for the unix socket listener (None for TCP ones)
+TLS_LISTENER = "tls"  # ... for a listener at tls-port
+UNIX_PATH_SIZE = 108  # bytes in sockaddr_un's sun_path on Linux, its NUL included
+
+# What a client that protected mode refuses reads before the server closes the connection.
+PROTECTED_MODE_DENIED = (
+    b"-DENIED Redis is running in protected mode because protected mode is enabled and no password "
+    b"is set for the default user. In this mode connections are only accepted from the loopback "
+    b"interface. If you want to connect from external computers to Redis you may adopt one of the "
+    b"following solutions: 1) Just disable protected mode sending the command 'CONFIG SET "
+    b"protected-mode no' from the loopback interface by connecting to Redis from the same host the "
+    b"server is running, however MAKE SURE Redis is not publicly accessible from internet if you do "
+    b"so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the "
+    b"protected mode by editing the Redis configuration file, and setting the protected mode option "
+    b"to 'no', and then restarting the server. 3) If you started the server manually just for "
+    b"testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication "
+    b"password for the default user. NOTE: You only need to do one of the above things in order for "
+    b"the server to start accepting connections from the outside.\r\n")
+
+
+def _shutdown_failed() -> bool:
+    log.warning("Errors trying to shut down the server. Check the logs for more information.")
+    return False
+
+
 class ListenError(Exception):
     """An address of `bind` could not be listened on (the reason is logged already)."""
 
@@ -727,6 +930,38 @@ def _listening_socket(address: str, port: int, backlog: int) -> socket.socket:
         sock.setblocking(False)
         return sock
     raise OSError(last_error, f"unable to bind socket, errno: {last_error}")
+
+
+def _refuse(sock: socket.socket, error: bytes) -> None:
+    """Say why to a connection not taken (as Redis, without waiting to be heard) and close it."""
+    with contextlib.suppress(OSError):
+        sock.send(error)
+    sock.close()
+
+
+def _unix_listening_socket(path: str, permissions: int, backlog: int) -> socket.socket:
+    """A non-blocking socket listening at a unix socket path, made as anet.c's anetUnixServer
+    makes it: a file already at the path is removed first; the path's mode is set to
+    `permissions` unless that is 0. A failure raises OSError, its strerror as Redis words it."""
+    length = len(os.fsencode(path))
+    if length >= UNIX_PATH_SIZE:
+        raise OSError(errno.ENAMETOOLONG, f"unix socket path too long ({length}), must be under {UNIX_PATH_SIZE}")
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        step = "bind"
+        sock.bind(path)
+        if permissions:
+            with contextlib.suppress(OSError):
+                os.chmod(path, permissions)
+        step = "listen"
+        sock.listen(backlog)
+    except OSError as error:
+        sock.close()
+        raise OSError(error.errno, f"{step}: {os.strerror(error.errno)}") from None
+    sock.setblocking(False)
+    return sock
 
 
 class _NoReply:

@@ -4,20 +4,22 @@
 #   2. the conformance suite and the models against a real redis-server 7.0 (the oracle);
 #   3. the same against the reference server, run under coverage.py, then the coverage of
 #      reference/ that the judge alone reaches.
-# They run at the same time, in five jobs (3 cut in three: the AOF's conformance tests, the other
-# conformance tests, the models): the suites mostly wait, on servers starting, children saving,
-# replies, so two cores serve them all. Each job writes its output to
-# reports/<name>.log, printed in short once all have ended (in full where tests failed); JUnit
-# XML and the coverage report go to reports/ too. The exit status is 1 if any test failed.
+# They run at the same time, in six jobs (3 cut in three: the AOF's conformance tests, the other
+# conformance tests, the models; and a sixth, replication with real Redis on the other end): the
+# suites mostly wait, on servers starting, children saving, replies, so two cores serve them
+# all. Each job writes its output to reports/<name>.log, printed in short once all have ended
+# (in full where tests failed); JUnit XML and the coverage report go to reports/ too. The exit
+# status is 1 if any test failed.
 # HYPOTHESIS_PROFILE=thorough for a long run (the default, `ci`, is bounded and derandomized).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
-    echo "== installing redis-server and redis-tools"
-    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq redis-server redis-tools >/dev/null
-    else sudo apt-get update -qq && sudo apt-get install -y -qq redis-server redis-tools >/dev/null; fi
+# redis-server and its tools are the oracle; spin checks the PSYNC2 model (models/psync2.pml).
+if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null || ! command -v spin >/dev/null; then
+    echo "== installing redis-server, redis-tools and spin"
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq redis-server redis-tools spin >/dev/null
+    else sudo apt-get update -qq && sudo apt-get install -y -qq redis-server redis-tools spin >/dev/null; fi
 fi
 if [ ! -x .venv/bin/python ]; then
     echo "== creating .venv"
@@ -61,7 +63,7 @@ show() {
 
 echo "== unit tests, conformance and models against real redis-server" \
      "$(redis-server --version | cut -d' ' -f3), and against the reference under coverage, in" \
-     "five jobs at the same time (HYPOTHESIS_PROFILE=$HYPOTHESIS_PROFILE)"
+     "six jobs at the same time (HYPOTHESIS_PROFILE=$HYPOTHESIS_PROFILE)"
 rm -f reports/*.status
 export COVERAGE_FILE="$root/reports/.coverage"  # the reference's coverage data
 reference="$root/.venv/bin/coverage run -p --rcfile=$root/pyproject.toml -m reference"
@@ -77,10 +79,14 @@ suite reference-conformance "$reference" conformance --ignore-glob='conformance/
 pids+=($!)
 suite reference-models "$reference" models &
 pids+=($!)
+# Replication with the other implementation on the other end: the reference as master of real
+# replicas and as replica of a real master (conformance/test_replication.py, --peer-server).
+suite replication-mixed "$reference" conformance/test_replication.py --peer-server redis-server &
+pids+=($!)
 wait "${pids[@]}"
 
 status=0
-for name in unit redis reference-aof reference-conformance reference-models; do
+for name in unit redis reference-aof reference-conformance reference-models replication-mixed; do
     show "$name" || status=1
 done
 echo "== all suites ended after $((SECONDS - started)) s"

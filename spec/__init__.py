@@ -22,7 +22,7 @@ from lark import Lark, Transformer
 
 SPEC_DIR = Path(__file__).parent
 FAMILIES = ("connection", "generic", "strings", "server", "lists", "hashes", "sets", "sorted-sets",
-            "transactions", "pubsub", "persistence")
+            "transactions", "pubsub", "persistence", "replication")
 
 ARGUMENT_TYPES = ("key", "string", "integer", "double", "pattern", "unix-time")
 COMMAND_FLAGS = frozenset("""
@@ -346,7 +346,9 @@ def _normalise_alternative(sequence: list, label: str | None) -> Arg:
     if label and len(sequence) == 1 and sequence[0][0] == "token":
         # `[change: CH]`: a keyword whose name is not its own lowercase
         return Arg(name=label, type="pure-token", token=sequence[0][1], multiple=_repeated(sequence[0]))
-    if sequence and sequence[0][0] == "token" and (len(sequence) > 2 or label) and not _repeated(sequence[0]):
+    only_tokens = all(element[0] == "token" for element in sequence)  # `(no-one: NO ONE)`
+    if (sequence and sequence[0][0] == "token" and (len(sequence) > 2 or label) and not _repeated(sequence[0])
+            and not only_tokens):
         # `LIMIT offset count`: a block that carries the keyword
         token = sequence[0][1]
         members = _normalise_sequence(sequence[1:])

@@ -12,6 +12,7 @@ from reference.commands import server as commands
 from reference.config import Config
 from reference.dispatch import CommandError, build_table
 from reference.keyspace import Keyspace
+from reference.replication import Replication
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +26,7 @@ def server(table):
                              stats={"total_commands_processed": 7}, clients={}, start_time=time.time(),
                              selector=selectors.DefaultSelector(), buffer_peaks=info.ClientBufferPeaks())
     server.blocked = BlockedClients(server)
+    server.replication = Replication(server)
     return server
 
 

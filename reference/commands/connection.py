@@ -61,8 +61,9 @@ def set_name(client, name: bytes) -> None:
 
 
 def client_type(client) -> str:
-    """The type CLIENT LIST TYPE and CLIENT KILL TYPE select by (the reference has no
-    replication: no master or replica links)."""
+    """The type CLIENT LIST TYPE and CLIENT KILL TYPE select by."""
+    if client.kind in ("master", "replica"):  # our master's link; a replica's (reference/replication.py)
+        return client.kind
     if client.subscription_count():
         return "pubsub"
     return "normal"  # a MONITOR connection too
@@ -76,7 +77,7 @@ def client_type_by_name(word: bytes) -> str:
 
 
 def flag_letters(client) -> str:
-    letters = ""  # (no S, O, M: no replicas, no MONITOR, no master link in the reference)
+    letters = {"replica": "S", "master": "M"}.get(client.kind, "")  # (no O: no MONITOR in the reference)
     if client.subscription_count():
         letters += "P"
     if client.transaction is not None:
@@ -87,6 +88,8 @@ def flag_letters(client) -> str:
         letters += "d"
     if client.close_after_reply:
         letters += "c"
+    if client.unix_socket:
+        letters += "U"
     return letters or "N"
 
 

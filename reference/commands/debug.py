@@ -494,7 +494,8 @@ def _backlen_size(size: int) -> int:
 def _change_repl_id(client, args):
     server = client.server
     log.warning("Changing replication IDs after receiving DEBUG change-repl-id")
-    server.replid = os.urandom(20).hex()  # (the second ID is always forgotten: no replication)
+    server.replication.replid = os.urandom(20).hex()
+    server.replication.clear_replication_id2()
     return OK
 
 

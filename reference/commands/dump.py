@@ -6,14 +6,17 @@ of all that (reference/persistence/rdb.py `dump_payload`). RESTORE checks the tr
 reads the body with the RDB loader; the restored value gets the encoding a load gives it.
 
 RESTORE's order of checks is Redis's: options (as read), then an existing key without REPLACE,
-then the TTL (read here, after the key: `raw`), then the payload's trailer, then its body.
+then the TTL (read here, after the key: `raw`), then the payload's trailer, then its body,
+checked as deeply as sanitize-dump-payload says (reference/persistence/sanitize.py).
 """
 from __future__ import annotations
 
 from reference.commands import handler
 from reference.dispatch import CommandError
 from reference.persistence.rdb import dump_payload
-from reference.persistence.rdb_load import RDBLoadError, load_payload, payload_ok
+from reference import log
+from reference.persistence.rdb_load import Corrupt, RDBLoadError, UnknownType, load_payload, payload_ok
+from reference.persistence.sanitize import deep_validation
 from reference.protocol import OK
 from reference.values import parse_int
 
@@ -46,8 +49,15 @@ def restore(client, args):
     if not payload_ok(payload):
         raise CommandError("ERR DUMP payload version or checksum are wrong")
     try:
-        value = load_payload(payload, client.server.config)
-    except RDBLoadError:
+        value = load_payload(payload, client.server.config, deep_validation(client.server.config, client))
+    except RDBLoadError as error:
+        if isinstance(error, Corrupt) and not isinstance(error, UnknownType):
+            if client.server.keyspace.loading:
+                # The AOF's RESTORE: Redis reports the damage as a file's, checks the file
+                # being loaded as an RDB (which it is not) and exits.
+                log.warning(error.reason_line)
+                raise SystemExit(1) from None
+            log.verbose(error.reason_line)  # the damage Redis reports, at verbose level for a RESTORE
         raise CommandError("ERR Bad data format") from None
     now = db.clock.ms
     relative = ttl and not args.get("absttl")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 import spec
-from reference import info, log
+from reference import info
 from reference.commands import GETKEYS, handler, subcommand_help
 from reference.config import ConfigSetError
 from reference.dispatch import CommandError
@@ -21,10 +21,6 @@ from reference.server import NO_REPLY
 from reference.values import BadValue, parse_int
 
 INT_MIN, INT_MAX = -(1 << 31), (1 << 31) - 1
-
-
-def _is_local(client) -> bool:
-    return client.addr.startswith(("127.", "[::1]", "::1:", "/"))
 
 
 # --- DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME ----------------------------------------------
@@ -106,7 +102,7 @@ def config_get(client, args):
 def config_set(client, args):
     pairs = [(item["parameter"], item["value"]) for item in args["parameter_value"]]
     try:
-        client.server.config.set(pairs, client_is_local=_is_local(client))
+        client.server.config.set(pairs, client_is_local=client.is_local())
     except ConfigSetError as error:
         raise CommandError(error.message) from None
     return OK
@@ -349,15 +345,6 @@ def command_getkeysandflags(client, args):
 
 # --- SHUTDOWN -----------------------------------------------------------------------------
 
-def _save_before_shutdown(server) -> bool:
-    """Write the RDB file before exiting; False if it could not be written."""
-    log.notice("Saving the final RDB snapshot before exiting.")
-    if server.save_rdb():
-        return True
-    log.warning("Error trying to save the DB, can't exit.")
-    return False
-
-
 @handler("shutdown")
 def shutdown(client, args):
     server = client.server
@@ -367,10 +354,7 @@ def shutdown(client, args):
         # A shutdown never waits here (there are no replicas to wait for): nothing to abort.
         raise CommandError("ERR No shutdown in progress.")
     choice = args.get("nosave_save")
-    save = choice == "save" or (choice != "nosave" and bool(server.config["save"]))
-    refused = server.aof.refuses_shutdown(bool(args.get("force")))  # the AOF being turned on
-    if refused or (save and not _save_before_shutdown(server) and not args.get("force")):
-        log.warning("Errors trying to shut down the server. Check the logs for more information.")
+    if not server.prepare_shutdown(save=choice == "save", nosave=choice == "nosave", force=bool(args.get("force"))):
         raise CommandError("ERR Errors trying to SHUTDOWN. Check logs.")
     # Success has no reply: the server stops and the connection closes.
     server.stopping = True

@@ -47,7 +47,7 @@ from reference.config import repr_arg
 from reference.persistence import rdb_load
 from reference.persistence.crc64 import crc64
 from reference.persistence.rdb import dump_rdb, encode_string
-from reference.persistence.snapshots import become_child, child_outcome, key_save_delay
+from reference.persistence.snapshots import become_child, child_outcome, key_save_delay, report_copy_on_write
 from reference.protocol import ErrorReply, split_inline_args
 
 MANIFEST_SUFFIX = ".manifest"
@@ -459,7 +459,11 @@ class AppendOnlyFile:
         """The manifest on disk (an empty one if there is no directory or no manifest); a bad
         one ends the process as Redis does."""
         path = self.path(self.prefix + MANIFEST_SUFFIX)
-        if not os.path.isdir(self.dirname) or not os.path.isfile(path):  # (anything else: none)
+        if not os.path.isdir(self.dirname):  # (anything else there counts as none)
+            self._log(f"The AOF directory {self.dirname} doesn't exist", "debug")
+            return Manifest()
+        if not os.path.isfile(path):
+            self._log(f"The AOF manifest file {self.prefix + MANIFEST_SUFFIX} doesn't exist", "debug")
             return Manifest()
         try:
             with open(path, "rb") as f:
@@ -489,11 +493,16 @@ class AppendOnlyFile:
 
     # --- start-up --------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start-up with appendonly yes: load the AOF (not the RDB), then open the incr file
-        to append to, creating the directory, a base and an incr file as needed."""
-        self.state = ON
+    def read_manifest_at_start(self) -> None:
+        """Every start-up reads the manifest, as Redis does whether appendonly is on or not (a
+        bad one ends the start; its history files are deleted once the data is loaded)."""
         self.manifest = self._read_manifest()
+
+    def start(self) -> None:
+        """Start-up with appendonly yes, after read_manifest_at_start: load the AOF (not the
+        RDB), then open the incr file to append to, creating the directory, a base and an incr
+        file as needed."""
+        self.state = ON
         self._adopt_old_style_file()
         started = time.monotonic()
         try:
@@ -504,7 +513,6 @@ class AppendOnlyFile:
             self._log(f"DB loaded from append only file: {time.monotonic() - started:.3f} seconds")
         self.server.keyspace.effects.clear()  # what loading did is in the files already
         self.open_on_start()
-        self.delete_history()
 
     def _adopt_old_style_file(self) -> None:
         """Upgrade from a Redis before 7.0: a single `appendfilename` in dir becomes the base of
@@ -887,8 +895,11 @@ class AppendOnlyFile:
         become_child(self.server)
         try:
             finished = rewritten_name(os.getpid())
+            if any(db.data for db in self.server.keyspace.dbs):
+                report_copy_on_write("AOF rewrite", final=False)  # at its first key, as Redis
             if self.write_base(finished, f"temp-rewriteaof-{os.getpid()}.aof"):
                 self._log(f"Successfully created the temporary AOF base file {finished}")
+                report_copy_on_write("AOF rewrite", final=True)
                 status = 0
         finally:
             os._exit(status)

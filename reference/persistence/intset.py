@@ -25,17 +25,31 @@ def encode(members) -> bytes:
     return struct.pack(f"<II{len(values)}{_FORMATS[width]}", width, len(values), *values)
 
 
-def decode(data: bytes) -> list[bytes]:
-    """The members, ascending, as their decimal texts; IntsetError if malformed."""
+def header_ok(data: bytes) -> bool:
+    """Redis's shallow check of an intset (intsetValidateIntegrity without `deep`): a known
+    width, a size that is the header and `count` integers of it exactly, at least one."""
     if len(data) < 8:
-        raise IntsetError("intset too short")
+        return False
     width, count = _HEADER.unpack_from(data)
-    if width not in _FORMATS or len(data) != 8 + width * count:
-        raise IntsetError("intset size wrong")
+    return width in _FORMATS and len(data) == 8 + width * count and count > 0
+
+
+def members(data: bytes) -> list[bytes]:
+    """The integers of an intset that passed header_ok, in the order stored, as their texts."""
+    width, count = _HEADER.unpack_from(data)
+    # All the texts from one formatting, b"1 2 3 ".split(): a fraction of one per member.
+    return (b"%d " * count % _array_reader(count, width)(data, 8)).split()
+
+
+def decode(data: bytes) -> list[bytes]:
+    """The members, ascending, as their decimal texts; IntsetError unless it passes Redis's
+    deep check: header_ok, and the integers strictly ascending."""
+    if not header_ok(data):
+        raise IntsetError("intset size wrong, or empty")
+    width, count = _HEADER.unpack_from(data)
     values = _array_reader(count, width)(data, 8)
     if not all(map(operator.lt, values, values[1:])):
         raise IntsetError("intset not strictly ascending")
-    # All the texts from one formatting, b"1 2 3 ".split(): a fraction of one per member.
     return (b"%d " * count % values).split()
 
 

@@ -85,18 +85,52 @@ def encode(items) -> bytes:
     return from_entries(list(map(entry, items)))
 
 
+def header_ok(data: bytes) -> bool:
+    """Redis's shallow check of a listpack (lpValidateIntegrity without `deep`): long enough
+    for a header and a terminator, the header's total size that of the data, the last byte
+    the terminator. The entries and the count are not looked at."""
+    return len(data) >= HEADER_SIZE + 1 and _HEADER.unpack_from(data)[0] == len(data) and data[-1] == TERMINATOR
+
+
+def count_of(data: bytes) -> int:
+    """The entry count the header claims (UNKNOWN_COUNT: "count them")."""
+    return _HEADER.unpack_from(data)[1]
+
+
 def decode(data: bytes) -> list[bytes]:
     """The items of a listpack, integers as their decimal text; ListpackError if malformed:
     the header's size and terminator, every entry within bounds with the backlen its size
-    calls for, and the header's count (unless 65535) all checked."""
+    calls for, and the header's count (unless 65535) all checked (Redis's deep check)."""
     size = len(data)
     if size < HEADER_SIZE + 1:
-        raise ListpackError("listpack too short")
-    total, count = _HEADER.unpack_from(data)
-    end = size - 1
-    if total != size or data[end] != TERMINATOR:
+        raise ListpackError("listpack shorter than its header")
+    total, count = _HEADER.unpack_from(data)  # (header_ok and count_of, at once: a load's hot path)
+    if total != size or data[-1] != TERMINATOR:
         raise ListpackError("listpack size or terminator wrong")
     items: list[bytes] = []
+    if _read_entries(data, items) != size - 1 or (count != UNKNOWN_COUNT and count != len(items)):
+        raise ListpackError("entry past the end, or count wrong")
+    return items
+
+
+def salvage(data: bytes) -> tuple[list[bytes], str]:
+    """What can be read of a listpack that passed only header_ok (the header's count is not
+    looked at): the items before the first damaged entry or the first terminator byte, and
+    where the walk stopped: "end" (every entry whole, up to the real terminator),
+    "terminator" (a terminator byte met early, where Redis's walks stop too) or "damage"."""
+    items: list[bytes] = []
+    try:
+        stopped_at = _read_entries(data, items)
+    except ListpackError:
+        return items, "damage"
+    return items, "end" if stopped_at == len(data) - 1 else "terminator"
+
+
+def _read_entries(data: bytes, items: list[bytes]) -> int:
+    """Append the items of the entries from the header on to `items`, up to the first byte
+    that is a terminator; the offset of that byte. ListpackError at a damaged entry (what
+    was read before it stays in `items`)."""
+    end = len(data) - 1
     i = HEADER_SIZE
     try:
         while i < end:
@@ -104,31 +138,33 @@ def decode(data: bytes) -> list[bytes]:
             # The two commonest entries first, each checked against its one-byte backlen
             # (the entry's size) and passed over at once.
             if first < 0x80:  # 7-bit unsigned integer (size 1)
-                items.append(_SMALL_INT_TEXTS[first])
                 if data[i + 1] != 1:
                     raise ListpackError("bad backlen")
+                items.append(_SMALL_INT_TEXTS[first])
                 i += 2
                 continue
             if first < 0xC0:  # string of up to 63 bytes (size 1 + its length)
                 backlen_at = i + first - 0x7F
-                items.append(data[i + 1:backlen_at])
-                if data[backlen_at] != first - 0x7F:
+                if data[backlen_at] != first - 0x7F:  # (past the end: IndexError)
                     raise ListpackError("bad backlen")
+                items.append(data[i + 1:backlen_at])
                 i = backlen_at + 1
                 continue
             if first < 0xE0:  # 13-bit signed integer
                 n = ((first & 0x1F) << 8) | data[i + 1]
-                items.append(b"%d" % (n - (1 << 13) if n >= 1 << 12 else n))
+                item = b"%d" % (n - (1 << 13) if n >= 1 << 12 else n)
                 size = 2
             elif first < 0xF0:  # string of up to 4095 bytes
                 size = 2 + (((first & 0x0F) << 8) | data[i + 1])
-                items.append(data[i + 2:i + size])
+                item = data[i + 2:i + size]
             elif first == 0xF0:  # string of up to 2**32 - 1 bytes
                 size = 5 + _U32.unpack_from(data, i + 1)[0]
-                items.append(data[i + 5:i + size])
+                item = data[i + 5:i + size]
             elif first <= 0xF4:  # 16, 24, 32 and 64-bit signed integers
                 size, read_integer = _WIDE_INTEGERS[first]
-                items.append(b"%d" % read_integer(data, i))
+                item = b"%d" % read_integer(data, i)
+            elif first == TERMINATOR:  # met early: where Redis's walks stop
+                return i
             else:
                 raise ListpackError(f"bad entry encoding {first:#x}")
             i += size
@@ -141,11 +177,12 @@ def decode(data: bytes) -> list[bytes]:
                 if data[i:i + len(back)] != back:
                     raise ListpackError("bad backlen")
                 i += len(back)
+            if i > end:
+                raise ListpackError("entry past the end")
+            items.append(item)
     except (IndexError, struct.error):
         raise ListpackError("entry past the end") from None
-    if i != end or (count != UNKNOWN_COUNT and count != len(items)):
-        raise ListpackError("entry past the end, or count wrong")
-    return items
+    return i
 
 
 _U32 = struct.Struct("<I")

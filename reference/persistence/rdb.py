@@ -273,16 +273,23 @@ _EXPIRETIME_MS = struct.Struct("<Bq").pack
 _TYPE_BYTES = [bytes([kind]) for kind in range(256)]
 
 
-def dump_rdb(keyspace, used_memory: int = 0, checksum: bool = True, config=None) -> bytes:
+def dump_rdb(keyspace, used_memory: int = 0, checksum: bool = True, config=None,
+             replication: tuple[int, str, int] | None = None) -> bytes:
     """The whole keyspace as an RDB file's bytes. `config` (optional) supplies rdbcompression,
     list-max-listpack-size and maxmemory-policy; without it Redis's defaults (WRITE_DEFAULTS)
-    apply."""
+    apply. `replication` (stream db, replication id, offset) adds the AUX fields a copy for a
+    replica carries (repl-stream-db, repl-id, repl-offset)."""
     options = _options(config)
     compress = options["compress"]
     eviction_info = _eviction_info(config)
     out = [b"REDIS%04d" % RDB_VERSION]
     aux = [(b"redis-ver", b"7.0.15"), (b"redis-bits", b"64"), (b"ctime", b"%d" % int(time.time())),
-           (b"used-mem", b"%d" % used_memory), (b"aof-base", b"0")]
+           (b"used-mem", b"%d" % used_memory)]
+    if replication is not None:
+        stream_db, replid, offset = replication
+        aux += [(b"repl-stream-db", b"%d" % stream_db), (b"repl-id", replid.encode()),
+                (b"repl-offset", b"%d" % offset)]
+    aux.append((b"aof-base", b"0"))
     for name, value in aux:
         out.append(bytes([OPCODE_AUX]) + encode_string(name, compress) + encode_string(value, compress))
     with cyclic_gc_paused():

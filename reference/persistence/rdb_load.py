@@ -11,7 +11,9 @@ a file's opcodes (AUX, SELECTDB, RESIZEDB, EXPIRETIME/_MS, IDLE, FREQ, FUNCTION2
 keys) is rdb_scan.RDBScanner's, which `parse_rdb` drives with the server's rules.
 
 A value gets the encoding flag Redis would give it on load (the config's thresholds: a hash read
-as a listpack stays one unless it has too many fields, and so on; see `ValueReader`).
+as a listpack stays one unless it has too many fields, and so on; see `ValueReader`). How deeply
+a listpack or intset is checked follows sanitize-dump-payload (reference/persistence/sanitize.py):
+without the deep check, one that passes the shallow check holds what can be read of it.
 
 Loading is all or nothing: the file is parsed into new databases first and only a file read to
 its end, with a good checksum, replaces the keyspace. A failure raises `RDBLoadError` whose
@@ -25,7 +27,8 @@ import struct
 import time
 
 from reference import log
-from reference.persistence import intset, listpack, lzf, ziplist
+from reference.persistence import intset, listpack, lzf, sanitize, ziplist
+from reference.persistence.sanitize import listpack_score, strtod_prefix
 from reference.persistence import rdb as R
 from reference.persistence.crc64 import crc64
 from reference.values import is_int
@@ -34,7 +37,7 @@ from reference.values import is_int
 DEFAULTS = {"hash-max-listpack-entries": 512, "hash-max-listpack-value": 64,
             "set-max-intset-entries": 512, "zset-max-listpack-entries": 128,
             "zset-max-listpack-value": 64, "rdbchecksum": True, "databases": 16,
-            "maxmemory-policy": "noeviction"}
+            "maxmemory-policy": "noeviction", "sanitize-dump-payload": "no"}
 
 
 class RDBLoadError(Exception):
@@ -57,9 +60,49 @@ class Truncated(RDBLoadError):
 
 
 class Corrupt(RDBLoadError):
-    def __init__(self, reason: str, extra: list[tuple[str, str]] = ()):
-        super().__init__(reason, [*extra, ("warning", f"Internal error in RDB reading offset 0, "
-                                                      f"function at rdb.c:0 -> {reason}")])
+    """Damage Redis reports as a corrupt RDB (rdbReportCorruptRDB): `reason_line` is its line.
+    At start-up Redis then runs redis-check-rdb on the file, which meets the same damage through
+    the same loading code and ends the process logging TERMINATING; except where the checker
+    finds the fault with code of its own (`rechecked_alike` False: a checksum, an unknown
+    type), and exits without that line."""
+
+    rechecked_alike = True
+
+    def __init__(self, reason: str, extra: list[tuple[str, str]] = (), rechecked_alike: bool | None = None):
+        self.reason_line = f"Internal error in RDB reading offset 0, function at rdb.c:0 -> {reason}"
+        super().__init__(reason, [*extra, ("warning", self.reason_line)])
+        if rechecked_alike is not None:
+            self.rechecked_alike = rechecked_alike
+
+
+TERMINATING = "Terminating server after rdb file reading failure."
+
+
+class UnknownType(Corrupt):
+    """An object type no loader knows (RESTORE refuses it before reading, logging nothing)."""
+
+    rechecked_alike = False
+
+    def __init__(self, kind: int):
+        super().__init__(f"Unknown RDB encoding type {kind}")
+
+
+class EmptyValue(RDBLoadError):
+    """A payload whose value has no element: RESTORE refuses it, without a log line."""
+
+    def __init__(self):
+        super().__init__("Empty value", [])
+
+
+class WouldCrash(Corrupt):
+    """A value the shallow check let through whose damage Redis 7.0 then trips over while it
+    loads it (converting it to a hash table, counting its entries), asserting and ending the
+    process; or one that leaves the reference nothing to hold. The reference refuses it (a
+    named divergence, spec/persistence.md)."""
+
+    def __init__(self, what: str):
+        super().__init__(f"{what} (a value Redis 7.0 accepts without sanitize-dump-payload, "
+                         f"to assert on it later; the reference refuses it)")
 
 
 # DEBUG SET-SKIP-CHECKSUM-VALIDATION: while on, RDB files and DUMP payloads are loaded without
@@ -176,10 +219,10 @@ class Reader:
         special = {253: math.nan, 254: math.inf, 255: -math.inf}
         if n in special:
             return special[n]
-        try:
-            return float(self.read(n))
-        except ValueError:
-            raise Corrupt("Bad score in a ZSET value") from None
+        score = strtod_prefix(self.read(n))  # as sscanf's %lg reads it: a prefix will do
+        if score is None:
+            raise Truncated()  # a failed read, reported as a short one
+        return score
 
 
 _U32_BE, _U64_BE = struct.Struct(">I"), struct.Struct(">Q")
@@ -210,9 +253,13 @@ class ValueReader:
     would give it on load under `config` (DEFAULTS when None): a hash read as a listpack stays
     one unless it has too many fields, and so on. `read` gives None for an empty collection
     (Redis skips those when loading a file). Made once per file (or DUMP payload): the
-    settings and the value classes are looked up here, not per value."""
+    settings and the value classes are looked up here, not per value.
 
-    def __init__(self, config=None):
+    `deep`: sanitize-dump-payload's deep check applies (sanitize.deep_validation). Without it
+    a listpack or intset gets the shallow check alone, and one that passes it but not the deep
+    check holds what can be read of it (`_salvaged_pairs`)."""
+
+    def __init__(self, config=None, deep: bool = True):
         # The value classes live with their commands, which import far more than loading needs
         # (the tools read files without them until a value is met), hence imported here.
         from reference.commands.hashes import HashValue
@@ -226,6 +273,7 @@ class ValueReader:
         self.zset_entries = settings["zset-max-listpack-entries"]
         self.zset_value = settings["zset-max-listpack-value"]
         self.max_intset = min(settings["set-max-intset-entries"], 1 << 30)
+        self.deep = deep
         self.readers = {
             R.TYPE_STRING: Reader.string, R.TYPE_LIST: self._list, R.TYPE_SET: self._set,
             R.TYPE_ZSET: self._zset_text_scores, R.TYPE_ZSET_2: self._zset, R.TYPE_HASH: self._hash,
@@ -240,7 +288,7 @@ class ValueReader:
         """The value of RDB type `kind` at the reader (`readers` holds the reader of each type)."""
         read = self.readers.get(kind)
         if read is None:
-            raise Corrupt(f"Unknown RDB encoding type {kind}")
+            raise UnknownType(kind)
         return read(reader)
 
     # --- the plain types: a count, then the elements as strings ---
@@ -277,9 +325,25 @@ class ValueReader:
     def _hash(self, reader: Reader):
         n = reader.length()
         items = [reader.string() for _ in range(2 * n)]
-        longest = max(map(len, items), default=0)
-        hashtable = n > self.hash_entries or longest > self.hash_value
-        return self._new_hash(items, hashtable, "Duplicate hash fields detected") or None
+        if n > self.hash_entries:  # a hash table from the start
+            return self._new_hash(items, True, "Duplicate hash fields detected") or None
+        # A listpack, converted to a hash table at the first pair with a field or value
+        # longer than hash-max-listpack-value.
+        long_at = next((i // 2 for i, item in enumerate(items) if len(item) > self.hash_value), n)
+        pairs = iter(items)
+        value = self.HashValue(zip(pairs, pairs))
+        value.hashtable = long_at < n
+        if 2 * len(value) == len(items):
+            return value or None
+        seen: set[bytes] = set()
+        duplicate_at = next(i for i, field in enumerate(items[0::2]) if field in seen or seen.add(field))
+        if self.deep and duplicate_at <= long_at:  # the deep check's search for duplicates
+            raise Corrupt("Hash with dup elements")
+        if duplicate_at >= long_at:  # found by the hash table
+            raise Corrupt("Duplicate hash fields detected")
+        if long_at < n:
+            raise WouldCrash("Hash listpack with a field twice converted to a hash table")
+        return _first_of_each(self.HashValue(), items)  # a listpack holding a field twice
 
     # --- lists as quicklists: nodes of ziplists (type 14) or listpacks and plain nodes (18) ---
 
@@ -291,17 +355,27 @@ class ValueReader:
 
     def _quicklist_2(self, reader: Reader):
         value = self.ListValue()
+        unread_nodes = False  # a node claims entries, none of which can be read
         for _ in range(reader.length()):
             container = reader.length()
             if container == R.QUICKLIST_NODE_PACKED:
+                node = _node(reader)
+                if self.deep:
+                    sanitize.count_sanitization()
                 try:
-                    value.extend(listpack.decode(_node(reader)))
+                    value.extend(listpack.decode(node))
                 except ValueError:
-                    raise Corrupt("Listpack integrity check failed.") from None
+                    if self.deep or not listpack.header_ok(node):
+                        raise Corrupt("Listpack integrity check failed.") from None
+                    items = _salvaged_node(node)
+                    value.extend(items)
+                    unread_nodes |= not items and listpack.count_of(node) > 0
             elif container == R.QUICKLIST_NODE_PLAIN:
                 value.append(_node(reader))
             else:
                 raise Corrupt("Quicklist integrity check failed.")
+        if not value and unread_nodes:
+            raise WouldCrash("A list none of whose entries can be read")
         return value or None
 
     # --- the compact encodings of a whole value in one string ---
@@ -317,26 +391,45 @@ class ValueReader:
         return self.ListValue(items) or None
 
     def _set_intset(self, reader: Reader):
+        blob = reader.string()
+        if self.deep:
+            sanitize.count_sanitization()
         try:
-            members = intset.decode(reader.string())
+            members = intset.decode(blob)
         except ValueError:
-            members = None
-        if not members:
-            raise Corrupt("Intset integrity check failed.")
+            if self.deep or not intset.header_ok(blob):
+                raise Corrupt("Intset integrity check failed.") from None
+            members = intset.members(blob)  # out of order, or a member twice
         fits_intset = len(members) <= self.max_intset
-        return self.SetValue(members, fits_intset)  # (positional: the cheaper call)
+        value = self.SetValue(members, fits_intset)  # (positional: the cheaper call)
+        if len(value) != len(members) and not fits_intset:
+            raise WouldCrash("Intset holding a member twice converted to a hash table")
+        return value
 
     def _zset_pairs(self, decode, blob: bytes, error: str):
         """A set of the members and scores alternating in `blob`, a ziplist or listpack that
-        `decode` reads (error: what a fault is)."""
+        `decode` reads (error: what a fault is). A score is read as Redis reads it from a
+        listpack, a text that is no number being 0."""
+        shallow = not self.deep and decode is listpack.decode
+        if self.deep and decode is listpack.decode:
+            sanitize.count_sanitization()
         try:
             items = decode(blob)
-            scores = list(map(float, items[1::2]))
         except ValueError:
-            raise Corrupt(error) from None
+            if not shallow or not listpack.header_ok(blob):
+                raise Corrupt(error) from None
+            return self._salvaged_zset(blob)
         if len(items) % 2:
+            if shallow:
+                return self._salvaged_zset(blob)
             raise Corrupt(error)
-        return self._new_zset(items[0::2], scores, len(scores) > self.zset_entries, error) or None
+        scores = list(map(listpack_score, items[1::2]))
+        try:
+            return self._new_zset(items[0::2], scores, len(scores) > self.zset_entries, error) or None
+        except Corrupt:
+            if not shallow:
+                raise
+            return self._salvaged_zset(blob)  # a member twice
 
     def _zset_ziplist(self, reader: Reader):
         return self._zset_pairs(ziplist.decode_ziplist, reader.string(), "Zset ziplist integrity check failed.")
@@ -347,17 +440,64 @@ class ValueReader:
     def _hash_pairs(self, decode, blob: bytes, error: str):
         """A hash of the fields and values alternating in `blob`, a ziplist or listpack that
         `decode` reads (error: what a fault is; an odd count is one, as a field twice is)."""
+        if self.deep and decode is listpack.decode:
+            sanitize.count_sanitization()
         try:
             items = decode(blob)
         except ValueError:
-            raise Corrupt(error) from None
-        return self._new_hash(items, len(items) // 2 > self.hash_entries, error) or None
+            if self.deep or decode is not listpack.decode or not listpack.header_ok(blob):
+                raise Corrupt(error) from None
+            return self._salvaged_hash(blob)
+        try:
+            return self._new_hash(items, len(items) // 2 > self.hash_entries, error) or None
+        except Corrupt:
+            if self.deep or decode is not listpack.decode:
+                raise
+            return self._salvaged_hash(blob)  # an odd count, or a field twice
 
     def _hash_ziplist(self, reader: Reader):
         return self._hash_pairs(ziplist.decode_ziplist, reader.string(), "Hash ziplist integrity check failed.")
 
     def _hash_listpack(self, reader: Reader):
         return self._hash_pairs(listpack.decode, reader.string(), "Hash listpack integrity check failed.")
+
+    # --- what a listpack that passed only the shallow check holds ---
+
+    def _salvaged_pairs(self, blob: bytes, limit: int, what: str) -> tuple[list[bytes], bool]:
+        """The items of a hash or sorted set listpack that the deep check would refuse, as far
+        as they can be read, and whether Redis converts it to a hash table (its header claims
+        more than `limit` pairs), which it then does only with a listpack it can walk whole,
+        of whole pairs, no field twice. A header that claims no pair is an empty value."""
+        items, stop = listpack.salvage(blob)
+        count = listpack.count_of(blob)
+        if count == listpack.UNKNOWN_COUNT:  # Redis counts the entries, asserting on damage
+            if stop == "damage":
+                raise WouldCrash(f"{what} listpack of unknown length with a damaged entry")
+            count = len(items)
+        if count < 2:
+            raise EmptyValue()
+        converts = count // 2 > limit
+        if converts and (stop != "end" or len(items) % 2 or len(set(items[0::2])) * 2 != len(items)):
+            raise WouldCrash(f"Damaged {what.lower()} listpack converted to a hash table")
+        if len(items) < 2:
+            raise WouldCrash(f"{what} listpack none of whose pairs can be read")
+        return items[:len(items) & ~1], converts
+
+    def _salvaged_hash(self, blob: bytes):
+        items, converts = self._salvaged_pairs(blob, self.hash_entries, "Hash")
+        value = _first_of_each(self.HashValue(), items)
+        value.hashtable = converts
+        return value
+
+    def _salvaged_zset(self, blob: bytes):
+        items, converts = self._salvaged_pairs(blob, self.zset_entries, "Zset")
+        first = _first_of_each({}, items)
+        scores = list(map(listpack_score, first.values()))
+        if any(map(math.isnan, scores)):
+            raise Corrupt("Zset listpack with a NaN score")
+        value = self.ZSet.of_members(list(first), scores)
+        value.skiplist = converts
+        return value
 
     # --- building the values ---
 
@@ -376,6 +516,25 @@ class ValueReader:
             raise _first_zset_fault(members, scores, duplicate_error)
         value.skiplist = skiplist
         return value
+
+
+def _first_of_each(into: dict, items: list[bytes]) -> dict:
+    """`into` given the pairs alternating in items, a key met again keeping its first value
+    (the one Redis finds first in a listpack holding a field twice)."""
+    pairs = iter(items)
+    for field, value in zip(pairs, pairs):
+        into.setdefault(field, value)
+    return into
+
+
+def _salvaged_node(node: bytes) -> list[bytes]:
+    """The items of a quicklist node that passed only the shallow check, as far as they can
+    be read; none if its header claims none (Redis skips such a node)."""
+    items, stop = listpack.salvage(node)
+    count = listpack.count_of(node)
+    if count == listpack.UNKNOWN_COUNT and stop == "damage":
+        raise WouldCrash("Quicklist node of unknown length with a damaged entry")
+    return items if count else []
 
 
 def _first_zset_fault(members: list[bytes], scores: list[float], duplicate_error: str) -> Corrupt:
@@ -402,16 +561,17 @@ def payload_ok(payload: bytes) -> bool:
     return struct.unpack_from("<Q", payload, len(payload) - 8)[0] == crc64(payload[:-8])
 
 
-def load_payload(payload: bytes, config=None):
+def load_payload(payload: bytes, config=None, deep: bool = True):
     """The value in a DUMP payload (whose trailer payload_ok has checked); RDBLoadError if
-    the body is malformed or empty. As in Redis, the value is read from the payload whole,
+    the body is malformed or empty (`deep`: sanitize-dump-payload's deep check applies, see
+    ValueReader). As in Redis, the value is read from the payload whole,
     trailer included, and what it leaves unread is not looked at: a string that claims two
     bytes more than its body has takes them from the trailer."""
     reader = Reader(payload)
     kind = reader.byte()
-    value = ValueReader(config).read(reader, kind)
+    value = ValueReader(config, deep).read(reader, kind)
     if value is None:
-        raise Corrupt("Bad data format")
+        raise EmptyValue()
     return value
 
 
@@ -438,7 +598,8 @@ def parse_rdb(data: bytes, config=None, now_ms: int | None = None,
     database beyond `databases`, keys already expired at now_ms left out (as a master loading
     its own file does; not from an AOF's base or preamble, whose keys expire once loaded),
     empty collections skipped, a key twice in a database refused, and the checksum verified
-    only when rdbchecksum is on. Under an LRU maxmemory-policy a key's recorded idle time is
+    only when rdbchecksum is on; values checked deeply only under sanitize-dump-payload yes
+    (a file is never a client's RESTORE). Under an LRU maxmemory-policy a key's recorded idle time is
     kept (its last use set that far back), as Redis restores it."""
     from reference.persistence.rdb_scan import RDBScanner, SelectDB
 
@@ -471,7 +632,8 @@ def parse_rdb(data: bytes, config=None, now_ms: int | None = None,
         return ()
 
     scanner = RDBScanner(data, store, config, now_ms,
-                         verify_checksum=settings["rdbchecksum"] and not skip_checksum_validation)
+                         verify_checksum=settings["rdbchecksum"] and not skip_checksum_validation,
+                         deep=settings["sanitize-dump-payload"] == "yes")  # (sanitize.deep_validation)
     with R.cyclic_gc_paused():
         for item in scanner:  # SELECTDB and AUX: the keys went to store
             if type(item) is SelectDB:
@@ -546,6 +708,8 @@ def load_at_startup(server) -> None:
     except RDBLoadError as error:
         for level, line in error.log_lines:
             log.write(line, level)
+        if isinstance(error, Corrupt) and error.rechecked_alike:
+            log.warning(TERMINATING)
         if not error.aborts:
             log.warning("Fatal error loading the DB: Invalid argument. Exiting.")
         raise SystemExit(1)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from reference.persistence import rdb as R
 from reference.persistence.crc64 import crc64
-from reference.persistence.rdb_load import Corrupt, RDBLoadError, Reader, Truncated, ValueReader, atoi
+from reference.persistence.rdb_load import Corrupt, RDBLoadError, Reader, Truncated, UnknownType, ValueReader, atoi
 
 TYPE_MODULE = 6        # a module value only its module can read
 TYPE_MODULE_2 = 7      # a module value written as typed opcodes, which anyone can walk
@@ -71,6 +71,8 @@ class StreamsNotSupported(RDBLoadError):
 
 
 class ChecksumMismatch(Corrupt):
+    rechecked_alike = False
+
     def __init__(self, expected: int, stored: int):
         super().__init__("RDB CRC error", [
             ("warning", f"Wrong RDB checksum expected: ({expected:x}) but got ({stored:x}). Aborting now.")])
@@ -88,16 +90,18 @@ class RDBScanner:
     is read), expires, already_expired (expiry before now_ms), as redis-check-rdb counts them;
     checksum: "ok", "disabled" (stored as zero), or None (version < 5, or not verified:
     verify_checksum off, as rdbchecksum no has it); end_offset (just past the checksum) and
-    trailing (bytes after it, which Redis ignores)."""
+    trailing (bytes after it, which Redis ignores). `deep`: values get the deep check of
+    sanitize-dump-payload (redis-check-rdb's; the server's only with `yes`)."""
 
-    def __init__(self, data, key_sink, config=None, now_ms: int | None = None, verify_checksum: bool = True):
+    def __init__(self, data, key_sink, config=None, now_ms: int | None = None, verify_checksum: bool = True,
+                 deep: bool = True):
         self.data = data
         # What becomes of each key: key_sink(db, key, rdb_type, value, expire_at_ms, offset,
         # idle_s) is called (offset: where the key's entry, its expiry first, starts; idle_s:
         # the IDLE seconds before it, if any), and the items it returns are yielded. The
         # server's loading stores the key at once and yields none; the tools make it an item.
         self.key_sink = key_sink
-        self.values = ValueReader(config)
+        self.values = ValueReader(config, deep)  # deep: sanitize-dump-payload's deep check
         self.now_ms = int(time.time() * 1000) if now_ms is None else now_ms
         self.verify_checksum = verify_checksum
         self.version = 0
@@ -221,8 +225,9 @@ class RDBScanner:
             raise StreamsNotSupported(key, db)
         if kind == TYPE_MODULE or kind == TYPE_MODULE_2:
             name = module_type_name(reader.length())[0]
-            raise Corrupt(f"The RDB file contains module data I can't load: no matching module type '{name}'")
-        raise Corrupt(f"Unknown RDB encoding type {kind}")
+            raise Corrupt(f"The RDB file contains module data I can't load: no matching module type '{name}'",
+                          rechecked_alike=False)  # (the checker walks module values itself)
+        raise UnknownType(kind)
 
     def _module_aux(self, reader: Reader):
         """Module data outside any key (MODULE_AUX): refused, as by a server without the module."""

@@ -49,7 +49,7 @@ def become_child(server) -> None:
     sockets are closed, so that the parent alone holds its ports (it may move them, or exit and
     be started again on them, while the child still runs)."""
     def stopped(signum, frame) -> None:
-        log.warning("Received SIGUSR1 in child, exiting now.")
+        log.from_signal_handler("Received SIGUSR1 in child, exiting now.")
         os._exit(STOPPED_STATUS)
 
     global _signals
@@ -57,8 +57,36 @@ def become_child(server) -> None:
     os.set_blocking(wakeup, False)
     signal.set_wakeup_fd(wakeup)
     signal.signal(signal.SIGUSR1, stopped)
-    for listener in server.listeners:
+    for listener in server.listening_sockets():
         listener.close()
+
+
+_copy_on_write_readings: list[int] = []  # in a child: its private dirty bytes at each report
+
+
+def report_copy_on_write(what: str, final: bool) -> None:
+    """What a child logs of the memory it no longer shares with its parent, as Redis's
+    sendChildInfoGeneric: when it starts writing keys (verbose, if there is any), and once its
+    file is complete (notice). `what` is "RDB" or "AOF rewrite"."""
+    current = _private_dirty_bytes()
+    _copy_on_write_readings.append(current)
+    if current or final:
+        peak, average = max(_copy_on_write_readings), sum(_copy_on_write_readings) // len(_copy_on_write_readings)
+        log.write(f"Fork CoW for {what}: current {current >> 20} MB, peak {peak >> 20} MB, average {average >> 20} MB",
+                  "notice" if final else "verbose")
+
+
+def _private_dirty_bytes() -> int:
+    """This process's pages written since the fork (the kernel's Private_Dirty, summed over its
+    mappings as Redis sums /proc/self/smaps); 0 where the kernel does not tell."""
+    try:
+        with open("/proc/self/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Private_Dirty:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def child_outcome(status: int) -> tuple[int, int]:
@@ -146,7 +174,8 @@ class Snapshots:
         try:
             with file:
                 key_save_delay(self.server)  # while the file exists, as Redis sleeps per key written
-                file.write(dump_rdb(self.server.keyspace, checksum=config["rdbchecksum"], config=config))
+                file.write(dump_rdb(self.server.keyspace, checksum=config["rdbchecksum"], config=config,
+                                    replication=self.server.replication.save_info()))
                 step = "fflush"
                 file.flush()
                 step = "fsync"
@@ -208,9 +237,19 @@ class Snapshots:
         status = 1
         become_child(self.server)
         try:
-            status = 0 if self._write() else 1
+            if any(db.data for db in self.server.keyspace.dbs):
+                report_copy_on_write("RDB", final=False)  # at its first key, as Redis
+            if self._write():
+                report_copy_on_write("RDB", final=True)
+                status = 0
         finally:
             os._exit(status)  # no atexit handlers, no flushing the parent's buffers
+
+    def stop_child(self) -> None:
+        """Stop a running background save at exit, as Redis does: without waiting for it (an
+        exit that fails leaves it to the cron to reap), its temporary file removed."""
+        os.kill(self.child_pid, signal.SIGUSR1)
+        _unlink(f"temp-{self.child_pid}.rdb")
 
     def kill_child(self) -> None:
         """Stop a running background save (SHUTDOWN, FLUSHALL) and remove its temporary file."""
