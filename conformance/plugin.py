@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import collections
 import os
+import signal
 import time
 
 import pytest
@@ -347,7 +348,7 @@ def _server_keeps_answering(request):
 
 
 @pytest.fixture
-def client_factory(target: Target, session_server: RunningServer | None):
+def client_factory(request, target: Target, session_server: RunningServer | None):
     """make() -> a new Client on the target (or on make(other_target)); all closed after the test.
 
     If the session server died during the test, the test errors with the
@@ -365,8 +366,11 @@ def client_factory(target: Target, session_server: RunningServer | None):
         client.close()
     if session_server is not None and not session_server.is_running():
         status = session_server.process.returncode
+        how = f"died of {signal.Signals(-status).name}" if status < 0 else f"exited with status {status}"
         tail = session_server.log_tail()
         session_server.restart()
+        request.config.stash[WATCH].events.append(
+            f"the session server {how} during {request.node.nodeid}; it was started again")
         pytest.fail(
             f"the server exited (status {status}) during this test; restarted for the next tests\n"
             f"--- last lines of {session_server.log_path} ---\n{tail}",

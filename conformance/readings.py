@@ -46,3 +46,8 @@ def config_value(client, name: str) -> bytes:
     if value is None:
         raise AssertionError(f"CONFIG GET {name}: the server has no such parameter (Redis 7.0 has)")
     return value
+
+
+def changes(client) -> int:
+    """INFO's rdb_changes_since_last_save: the changes Redis counts (its `dirty` counter)."""
+    return int(info(client, "persistence")["rdb_changes_since_last_save"])

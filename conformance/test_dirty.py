@@ -19,7 +19,7 @@ import pytest
 
 from conformance.blocking import wait_until_blocked
 from conformance.client import ErrorReply
-from conformance.readings import config_value, info
+from conformance.readings import changes
 
 pytestmark = pytest.mark.internals("INFO rdb_changes_since_last_save, Redis's change counter")
 
@@ -30,19 +30,6 @@ HELLO_PAYLOAD = b"\x00\x05hello\n\x00cr\xdfve4 \n"
 def words(command) -> tuple:
     """'RPUSH l a b' -> ('RPUSH', 'l', 'a', 'b'); a tuple is already split (binary arguments)."""
     return tuple(command.split()) if isinstance(command, str) else command
-
-
-def changes(client) -> int:
-    return int(info(client, "persistence")["rdb_changes_since_last_save"])
-
-
-@pytest.fixture
-def counting(client):
-    """The client, with save points off while the test runs (a save would reset the counter)."""
-    save = config_value(client, "save")
-    assert client.call("CONFIG", "SET", "save", "") == "OK"
-    yield client
-    client.call("CONFIG", "SET", "save", save)
 
 
 def case(setup: str, command, count: int):

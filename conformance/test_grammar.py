@@ -128,9 +128,16 @@ def assert_untouched(client) -> None:
 # --- valid invocations ---------------------------------------------------------------------
 
 
+# Commands whose docs type as a free string what must be one of a few words (BITOP's
+# operation); their `parse:` line names the words, and valid invocations are built from it.
+ENUMERATED_IN_PARSE_LINE = {"bitop"}
+
+
 def valid_tree(command: spec.CommandSpec):
     """The arguments to build valid invocations from: the documented ones (what the docs promise
     works), unless the docs list none where the server takes some (DEBUG, COMMAND GETKEYS)."""
+    if command.name in ENUMERATED_IN_PARSE_LINE:
+        return command.parse_arguments
     return command.arguments if command.arguments or not command.parse_arguments else command.parse_arguments
 
 

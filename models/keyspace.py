@@ -650,6 +650,46 @@ class KeyspaceMachine(RuleBasedStateMachine):
             self.check(args, len(new))
             self.store(key, new, old.deadline if old else None)
 
+    # -- bitmaps (strings as bits; bit 0 is the first byte's most significant) ---
+
+    @rule(key=keys, offset=st.integers(0, 40), bit=st.sampled_from((0, 1)))
+    def setbit(self, key, offset, bit):
+        args = ("SETBIT", key, offset, bit)
+        if self.wrongtype(args, "string", key):
+            return
+        old = self.db.get(key, Entry(b""))
+        value = bytearray(old.value.ljust((offset >> 3) + 1, b"\0"))  # grown with zero bytes
+        byte, mask = offset >> 3, 0x80 >> (offset & 7)
+        self.check(args, 1 if value[byte] & mask else 0)
+        value[byte] = (value[byte] & ~mask) | (mask if bit else 0)
+        self.store(key, bytes(value), old.deadline)
+
+    @rule(key=keys)
+    def bitcount(self, key):
+        if not self.wrongtype(("BITCOUNT", key), "string", key):
+            self.check(("BITCOUNT", key), sum(bin(byte).count("1") for byte in self.value(key) or b""))
+
+    @rule(operation=st.sampled_from(("AND", "OR", "XOR", "NOT")), destination=keys, sources=key_lists)
+    def bitop(self, operation, destination, sources):
+        sources = sources[:1] if operation == "NOT" else sources
+        args = ("BITOP", operation, destination, *sources)
+        if self.wrongtype(args, "string", *sources):
+            return
+        strings = [self.value(key) or b"" for key in sources]
+        length = max(len(string) for string in strings)
+        padded = [string.ljust(length, b"\0") for string in strings]
+        result = bytearray(padded[0])
+        for other in padded[1:]:
+            for i, byte in enumerate(other):
+                result[i] = {"AND": result[i] & byte, "OR": result[i] | byte, "XOR": result[i] ^ byte}[operation]
+        if operation == "NOT":
+            result = bytearray(255 - byte for byte in result)
+        self.check(args, length)
+        if length:
+            self.store(destination, bytes(result))   # replaced: no time to live
+        else:
+            self.db.pop(destination, None)
+
     # -- strings: reading -----------------------------------------------------
 
     @rule(key=keys)

@@ -131,6 +131,26 @@ def test_every_command_refuses_a_key_of_another_type(machine):
     )
 
 
+def test_bit_commands(machine):
+    """SETBIT grows a string with zero bytes and keeps its expiry; BITOP replaces or deletes its
+    destination, refuses a source of another type (the invariants read every key back)."""
+    steps(
+        machine,
+        ("set", dict(key=b"a", value=b"1", condition=None, get=False, expiry=("EX", "1000s"))),
+        ("setbit", dict(key=b"a", offset=20, bit=1)),
+        ("setbit", dict(key=b"b", offset=9, bit=0)),
+        ("bitcount", dict(key=b"a")),
+        ("bitop", dict(operation="XOR", destination=b"a", sources=[b"a", b"b", b"c"])),
+        ("bitop", dict(operation="NOT", destination=b"c", sources=[b"b", b"a"])),
+        ("bitop", dict(operation="AND", destination=b"c", sources=[b"ab"])),   # nothing: deleted
+        ("push", dict(command="RPUSH", key=b"ba", items=[b"x"])),
+        ("bitop", dict(operation="OR", destination=b"ab", sources=[b"a", b"ba"])),
+        ("setbit", dict(key=b"ba", offset=0, bit=1)),
+        ("bitcount", dict(key=b"ba")),
+        ("bitop", dict(operation="OR", destination=b"ba", sources=[b"a"])),   # another type: replaced
+    )
+
+
 def test_containers_that_become_empty_disappear(machine):
     steps(
         machine,

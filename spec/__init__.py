@@ -22,7 +22,7 @@ from lark import Lark, Transformer
 
 SPEC_DIR = Path(__file__).parent
 FAMILIES = ("connection", "generic", "strings", "server", "lists", "hashes", "sets", "sorted-sets",
-            "transactions", "pubsub", "persistence", "replication")
+            "transactions", "pubsub", "persistence", "replication", "bitmaps")
 
 ARGUMENT_TYPES = ("key", "string", "integer", "double", "pattern", "unix-time")
 COMMAND_FLAGS = frozenset("""

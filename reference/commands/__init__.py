@@ -18,7 +18,8 @@ import importlib
 
 # sort: SORT of spec/generic.md; debug: DEBUG of spec/server.md
 FAMILY_MODULES = ("connection", "generic", "sort", "strings", "server", "debug", "lists", "hashes", "sets",
-                  "sorted_sets", "transactions", "pubsub", "persistence", "dump", "aof", "replication")
+                  "sorted_sets", "transactions", "pubsub", "persistence", "dump", "aof", "replication",
+                  "bitmaps")
 
 _HANDLERS: dict[str, tuple[object, frozenset[str], dict]] = {}
 
