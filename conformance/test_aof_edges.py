@@ -18,6 +18,7 @@ import pytest
 from conformance.client import ErrorReply
 from conformance.targets import free_port, run_until_exit, server_words
 from conformance.readings import info
+from conformance.waiting import wait_for
 
 pytestmark = [pytest.mark.launches, pytest.mark.internals("AOF files and log lines")]
 
@@ -57,13 +58,6 @@ def start_failing(request, tmp_path, *words: str) -> list[str]:
 
 def fields(c, section: str = "persistence") -> dict[str, str]:
     return info(c, section)
-
-
-def wait_for(condition, what: str) -> None:
-    end = time.monotonic() + DEADLINE
-    while not condition():
-        assert time.monotonic() < end, f"{what}: not after {DEADLINE}s"
-        time.sleep(0.05)
 
 
 def children(pid: int) -> list[int]:

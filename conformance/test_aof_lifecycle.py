@@ -31,6 +31,7 @@ import pytest
 from conformance.client import ErrorReply
 from conformance.test_aof import MANIFEST, aof_dir, info_field, read, wait_rewrite_done
 from conformance.readings import info_fields
+from conformance.waiting import wait_for
 
 pytestmark = [pytest.mark.launches, pytest.mark.internals("AOF files, INFO persistence, rdb-key-save-delay")]
 
@@ -38,13 +39,6 @@ DEADLINE = 30.0  # seconds: far longer than any child here takes, even on a load
 KEYS = 20
 ERR_BGSAVE_DURING_REWRITE = ("Another child process is active (AOF?): can't BGSAVE right now. "
                              "Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.")
-
-
-def wait_for(condition, what: str, deadline: float = DEADLINE) -> None:
-    end = time.monotonic() + deadline
-    while not condition():
-        assert time.monotonic() < end, f"{what}: not after {deadline}s"
-        time.sleep(0.05)
 
 
 def fill(c, count: int = KEYS) -> dict[bytes, bytes]:

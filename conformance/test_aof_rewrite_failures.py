@@ -14,23 +14,16 @@ stopped by permissions). Waits poll INFO and the log against generous deadlines.
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 
 from conformance.test_aof import MANIFEST, aof_dir, info_persistence, read, wait_rewrite_done
+from conformance.waiting import wait_for
 
 pytestmark = [pytest.mark.launches, pytest.mark.internals("AOF files, INFO persistence, log lines")]
 
 DEADLINE = 30.0
 HELD_BACK = "# Background AOF rewrite has repeatedly failed and triggered the limit, will retry in 1 minutes"
-
-
-def wait_for(condition, what: str) -> None:
-    end = time.monotonic() + DEADLINE
-    while not condition():
-        assert time.monotonic() < end, f"{what}: not after {DEADLINE}s"
-        time.sleep(0.05)
 
 
 def log_text(server) -> str:

@@ -26,6 +26,7 @@ from conformance import rdb_bytes
 from conformance.client import ErrorReply, Verbatim, encode_command
 from conformance.targets import ServerLauncher
 from conformance.readings import config_value, info
+from conformance.waiting import wait_for
 
 pytestmark = pytest.mark.internals("DEBUG")
 
@@ -41,18 +42,6 @@ def unknown(name: str) -> ErrorReply:
 
 def info_fields(client, section: str) -> dict[str, str]:
     return info(client, section)
-
-
-def wait_for(condition, what: str, timeout: float = WAIT):
-    """Poll condition() until it is true (its value is returned) or the time is up."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout}s")
-        time.sleep(0.05)
 
 
 def text_of(reply) -> str:

@@ -9,6 +9,7 @@ client can observe otherwise (active expiry's estimates, buffer sampling, the AO
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import socket
@@ -17,6 +18,7 @@ import time
 import pytest
 
 import spec
+from conformance import waiting
 from conformance.client import ErrorReply, encode_command
 from conformance.readings import config_value, info, info_fields
 
@@ -36,21 +38,12 @@ def stat_line(client, section: str, name: str) -> dict[str, str] | None:
     return None if value is None else dict(part.split("=", 1) for part in value.split(","))
 
 
-def wait_for(what: str, predicate, timeout: float = WAIT):
-    """Poll until predicate() gives something true; return it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        time.sleep(0.02)
+wait_for = functools.partial(waiting.wait_for, timeout=WAIT)
 
 
 def wait_for_field(client, section: str, name: str, wanted: int) -> None:
-    wait_for(f"INFO {name} to be {wanted} (it is {info(client, section).get(name)})",
-             lambda: number(client, section, name) == wanted)
+    wait_for(lambda: number(client, section, name) == wanted,
+             f"INFO {name} to be {wanted} (it is {info(client, section).get(name)})")
 
 
 def reset(client) -> None:
@@ -144,8 +137,8 @@ def blocked(observer) -> tuple[int, int]:
 
 
 def wait_blocked(observer, wanted: tuple[int, int]) -> None:
-    wait_for(f"(blocked_clients, clients_in_timeout_table) to be {wanted}, not {blocked(observer)}",
-             lambda: blocked(observer) == wanted)
+    wait_for(lambda: blocked(observer) == wanted,
+             f"(blocked_clients, clients_in_timeout_table) to be {wanted}, not {blocked(observer)}")
 
 
 def test_blocked_clients_and_their_timeouts(client, client_factory):
@@ -217,8 +210,8 @@ def test_recent_largest_query_buffer(launcher):
     with server.client() as observer, server.client() as writer:
         assert number(observer, "clients", "client_recent_max_input_buffer") < 100_000
         writer.send_raw(b"*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$200000\r\n" + b"x" * 100_000)
-        wait_for("client_recent_max_input_buffer to count the half-sent command",
-                 lambda: number(observer, "clients", "client_recent_max_input_buffer") >= 100_000)
+        wait_for(lambda: number(observer, "clients", "client_recent_max_input_buffer") >= 100_000,
+                 "client_recent_max_input_buffer to count the half-sent command")
         writer.send_raw(b"x" * 100_000 + b"\r\n")
         assert writer.read_reply() == "OK"
 
@@ -235,8 +228,8 @@ def test_recent_largest_reply_buffer(launcher):
         with reader:
             reader.connect((server.target.host, server.port))
             reader.sendall(encode_command(["GET", "big"]) * 32)  # and never read
-            wait_for("client_recent_max_output_buffer to count the replies not yet sent",
-                     lambda: number(observer, "clients", "client_recent_max_output_buffer") >= 16 * megabyte)
+            wait_for(lambda: number(observer, "clients", "client_recent_max_output_buffer") >= 16 * megabyte,
+                     "client_recent_max_output_buffer to count the replies not yet sent")
 
 
 # --- stats ---------------------------------------------------------------------------------
@@ -349,7 +342,7 @@ def test_active_expiry_estimates_the_mean_ttl_of_live_keys(client):
         assert (fields["keys"], fields["expires"]) == ("11", "10")
         return int(fields["avg_ttl"])
 
-    estimate = wait_for("active expiry to sample the keys (avg_ttl above 0)", average_ttl)
+    estimate = wait_for(average_ttl, "active expiry to sample the keys (avg_ttl above 0)")
     assert 900_000 < estimate <= 1_000_000
     fields = info(client, "stats")
     assert (fields["expired_stale_perc"], fields["expired_keys"]) == ("0.00", "0")  # none was stale
@@ -377,7 +370,7 @@ def test_pubsub_counts_channels_and_patterns_with_subscribers(client, client_fac
     subscribe(first, "UNSUBSCRIBE", "a")
     assert counts() == (2, 2, 1)
     second.close()
-    wait_for(f"the leaver's subscriptions to go (now {counts()})", lambda: counts() == (1, 0, 0))
+    wait_for(lambda: counts() == (1, 0, 0), f"the leaver's subscriptions to go (now {counts()})")
 
 
 # --- commandstats, errorstats, latencystats --------------------------------------------------
@@ -559,15 +552,15 @@ def test_rdb_last_load_counts_keys_loaded_and_expired(launcher):
 def test_aof_fields_follow_rewrites_and_resetstat(launcher):
     server = launcher.start(appendonly="yes")
     with server.client() as c:
-        wait_for("the AOF to be on, with no rewrite running",
-                 lambda: (persistence(c)["aof_rewrite_in_progress"], persistence(c)["aof_rewrite_scheduled"]) == ("0", "0"))
+        wait_for(lambda: (persistence(c)["aof_rewrite_in_progress"], persistence(c)["aof_rewrite_scheduled"]) == ("0", "0"),
+                 "the AOF to be on, with no rewrite running")
         before = persistence(c) | info(c, "stats")
         assert before["aof_enabled"] == "1" and before["aof_last_write_status"] == "ok"
         c.call("SET", "k", "v")
         assert int(persistence(c)["aof_current_size"]) > int(before["aof_current_size"])
         assert c.call("BGREWRITEAOF") == "Background append only file rewriting started"
-        wait_for("the rewrite to finish",
-                 lambda: (persistence(c)["aof_rewrite_in_progress"], persistence(c)["aof_rewrite_scheduled"]) == ("0", "0"))
+        wait_for(lambda: (persistence(c)["aof_rewrite_in_progress"], persistence(c)["aof_rewrite_scheduled"]) == ("0", "0"),
+                 "the rewrite to finish")
         after = persistence(c) | info(c, "stats")
         assert int(after["aof_rewrites"]) == int(before["aof_rewrites"]) + 1
         assert int(after["total_forks"]) == int(before["total_forks"]) + 1  # a rewrite forks

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 
 import pytest
 
 from conformance.client import Client, ErrorReply
 from conformance.targets import free_port
+from conformance.waiting import wait_for
 
 pytestmark = pytest.mark.launches
 
@@ -173,10 +173,3 @@ def test_a_child_process_does_not_hold_the_listener(launcher):
         assert c.call("CONFIG", "SET", "port", old) == "OK"  # (or find it in use)
         assert answers(old)
         assert b"rdb_bgsave_in_progress:1" in c.call("INFO", "persistence")
-
-
-def wait_for(condition, what: str, deadline: float = 30.0) -> None:
-    end = time.monotonic() + deadline
-    while not condition():
-        assert time.monotonic() < end, f"{what}: not after {deadline}s"
-        time.sleep(0.05)

@@ -16,6 +16,7 @@ import pytest
 
 from conformance.client import ErrorReply
 from conformance import readings
+from conformance.waiting import wait_for
 
 pytestmark = pytest.mark.launches
 
@@ -32,22 +33,12 @@ def persistence(client) -> dict[str, str]:
     return readings.info(client, "persistence")
 
 
-def wait_for(predicate, timeout: float = WAIT):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.05)
-
-
 def wait_bgsave_done(client) -> dict[str, str]:
     """INFO persistence once no background save runs."""
     def finished():
         info = persistence(client)
         return info if info["rdb_bgsave_in_progress"] == "0" else None
-    return wait_for(finished)
+    return wait_for(finished, "the background save to end")
 
 
 def check_rdb(path: str) -> str:
@@ -158,7 +149,7 @@ def test_bgsave_in_a_transaction_is_scheduled(launcher):
     assert client.call("BGSAVE", "SCHEDULE") == "QUEUED"
     assert client.call("EXEC") == ["Background saving scheduled", "Background saving scheduled"]
     # the periodic check starts it
-    wait_for(lambda: persistence(client)["rdb_saves"] == "1")
+    wait_for(lambda: persistence(client)["rdb_saves"] == "1", "a save to be counted")
     info = wait_bgsave_done(client)
     assert info["rdb_last_bgsave_status"] == "ok"
     check_rdb(os.path.join(server.dir, "dump.rdb"))
@@ -210,7 +201,7 @@ def test_save_points_trigger_a_background_save(launcher):
     start = client.call("LASTSAVE")
     client.call("SET", "k", "v")
     # more than 1 second after the last save, with 1 change: the server saves by itself
-    wait_for(lambda: client.call("LASTSAVE") > start)
+    wait_for(lambda: client.call("LASTSAVE") > start, "LASTSAVE to move on")
     info = wait_bgsave_done(client)
     assert info["rdb_last_bgsave_status"] == "ok"
     assert info["rdb_changes_since_last_save"] == "0"

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import pytest
 
 from conformance.client import ErrorReply
 from conformance.readings import info
+from conformance.waiting import wait_for
 
 pytestmark = [pytest.mark.launches, pytest.mark.internals("DEBUG RELOAD, INFO persistence, log lines")]
 
@@ -25,13 +25,6 @@ DEADLINE = 30.0
 
 def fields(c) -> dict[str, str]:
     return info(c, "persistence")
-
-
-def wait_for(condition, what: str) -> None:
-    end = time.monotonic() + DEADLINE
-    while not condition():
-        assert time.monotonic() < end, f"{what}: not after {DEADLINE}s"
-        time.sleep(0.05)
 
 
 @pytest.fixture

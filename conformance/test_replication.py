@@ -10,12 +10,14 @@ Everything is polled for with generous deadlines: a busy machine makes every ste
 """
 from __future__ import annotations
 
+import functools
 import re
 import socket
 import time
 
 import pytest
 
+from conformance import waiting
 from conformance.readings import info
 
 DEADLINE = 60.0  # seconds any one state may take to come
@@ -44,15 +46,7 @@ def pair(sides, launcher, peer_launcher):
     return launcher, peer_launcher
 
 
-def wait_for(predicate, what: str, timeout: float = DEADLINE):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not seen within {timeout:g}s: {what}")
-        time.sleep(0.05)
+wait_for = functools.partial(waiting.wait_for, timeout=DEADLINE)
 
 
 def link_up(replica) -> bool:

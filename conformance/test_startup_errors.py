@@ -18,6 +18,7 @@ import pytest
 
 from conformance.client import Client, ErrorReply
 from conformance.targets import free_port, run_until_exit, server_words
+from conformance.waiting import wait_for
 
 pytestmark = [pytest.mark.launches, pytest.mark.internals("redis-server's command line, config file and log")]
 
@@ -56,13 +57,6 @@ def wait_for_ping(port: int, process: subprocess.Popen | None = None) -> Client:
                 return client
             client.close()
         assert time.monotonic() < deadline, f"no server answered PING on port {port}"
-        time.sleep(0.05)
-
-
-def wait_until(predicate, what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not predicate():
-        assert time.monotonic() < deadline, what
         time.sleep(0.05)
 
 
@@ -307,13 +301,13 @@ def test_daemonize(request, tmp_path):
     pid = None
     try:
         client = wait_for_ping(port)
-        wait_until(lambda: pidfile.exists() and pidfile.read_text().endswith("\n"), "no pidfile")
+        wait_for(lambda: pidfile.exists() and pidfile.read_text().endswith("\n"), "no pidfile")
         pid = int(pidfile.read_text())
         assert pid != os.getpid()
         assert client.call("SET", "k", "v") == "OK"
         with pytest.raises(ConnectionError):
             client.call("SHUTDOWN", "NOSAVE")
-        wait_until(lambda: not pidfile.exists(), "the pidfile outlived the server")
+        wait_for(lambda: not pidfile.exists(), "the pidfile outlived the server")
         pid = None
     finally:
         if pid is not None:

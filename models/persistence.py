@@ -39,6 +39,7 @@ through it, a torn last write) the AOF ones.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import signal
@@ -56,6 +57,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from conformance import waiting
 from conformance.client import ErrorReply
 from conformance.readings import info
 from conformance.targets import RunningServer, ServerLauncher, free_port, is_port_free
@@ -115,15 +117,7 @@ def persistence_info(client) -> dict[str, str]:
     return info(client, "persistence")
 
 
-def wait_for(predicate, what: str, timeout: float = WAIT):
-    """Poll predicate until it returns something true; bounded."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out after {timeout}s waiting for {what}"
-        time.sleep(0.01)
+wait_for = functools.partial(waiting.wait_for, timeout=WAIT)
 
 
 def copy_state(state: list[dict]) -> list[dict]:
