@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.client import ErrorReply
+from conformance.rdb_bytes import crc64
 
 # Payloads real Redis 7.0.15 produces for these values (type, body, version 10, CRC-64).
 KNOWN_PAYLOADS = [
@@ -114,16 +115,6 @@ def test_bad_body_with_a_good_checksum(client):
     payload = body + struct.pack("<Q", crc64(body))
     assert_error(client.call("RESTORE", "k", "0", payload), "ERR Bad data format")
     assert client.call("EXISTS", "k") == 0
-
-
-def crc64(data: bytes) -> int:
-    """Redis's CRC-64 (Jones polynomial, reflected), bit by bit: slow but obviously right."""
-    crc = 0
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x95AC9329AC4BC9B5 if crc & 1 else crc >> 1
-    return crc
 
 
 @pytest.mark.internals("DUMP payloads, the RDB format")
