@@ -398,7 +398,7 @@ def stats_section(server) -> list[str]:
 
 
 def replication_section(server) -> list[str]:
-    # reference/replication.py knows the role, the replicas, the ids, offsets and backlog.
+    # reference/replication/ knows the role, the replicas, the ids, offsets and backlog.
     return _fields(server.replication.info_fields())
 
 

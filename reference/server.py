@@ -168,7 +168,7 @@ class Server:
         self.reply_buffers = reply_buffers.ReplyBufferSettings()  # DEBUG REPLYBUFFER
         self.snapshots = Snapshots(self)  # SAVE, BGSAVE, save points, LASTSAVE
         self.aof = append_only.AppendOnlyFile(self)  # the append-only file, BGREWRITEAOF
-        self.replication = replication.Replication(self)  # master and replica sides (reference/replication.py)
+        self.replication = replication.Replication(self)  # master and replica sides (reference/replication/)
         self._wakeup_r, self._wakeup_w = socket.socketpair()
         config.warn = log.warning
         self.current_client: Client | None = None  # the one whose command runs (crash reports)

@@ -5,8 +5,8 @@ from types import SimpleNamespace
 
 from reference.config import Config
 from reference.persistence.aof import encode_command
-from reference.replica_link import FAILED, Continue, FullResync, Greeting, Handshake, StreamParser
-from reference.replication import Backlog
+from reference.replication.link import FAILED, Continue, FullResync, Greeting, Handshake, StreamParser
+from reference.replication.history import Backlog
 
 
 def test_backlog_keeps_the_last_bytes_and_says_what_it_covers():

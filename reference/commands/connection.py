@@ -62,7 +62,7 @@ def set_name(client, name: bytes) -> None:
 
 def client_type(client) -> str:
     """The type CLIENT LIST TYPE and CLIENT KILL TYPE select by."""
-    if client.kind in ("master", "replica"):  # our master's link; a replica's (reference/replication.py)
+    if client.kind in ("master", "replica"):  # our master's link; a replica's (reference/replication/)
         return client.kind
     if client.subscription_count():
         return "pubsub"

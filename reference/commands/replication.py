@@ -1,5 +1,5 @@
 """Replication commands (spec/replication.md): REPLICAOF, SLAVEOF, SYNC, PSYNC, REPLCONF, ROLE,
-WAIT. The state they act on is the server's `replication` (reference/replication.py)."""
+WAIT. The state they act on is the server's `replication` (reference/replication/)."""
 from __future__ import annotations
 
 from reference import log

@@ -5,7 +5,7 @@ connection to the master while it is set up, and the master client once the stre
 going through PING, AUTH, REPLCONF and PSYNC, then receives the copy in either form.
 `MasterLink` is its socket: it connects without blocking (the socket is in the server's
 selector with the link's `on_event` as data) and hands the outcome to the server's
-`Replication` (reference/replication.py), which loads the copy. The socket then becomes a `MasterClient`: an ordinary
+`Replication` (reference/replication/__init__.py), which loads the copy. The socket then becomes a `MasterClient`: an ordinary
 client of the server whose commands run through the usual dispatch, replies dropped. Its parser
 (`StreamParser`) holds the bytes received until the commands they hold have run, then hands
 them on: they are the replica's offset, backlog and its own replicas' stream.
