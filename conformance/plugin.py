@@ -183,6 +183,16 @@ def pytest_report_header(config):
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by marker, so that -m "not launches" sees ours
+def pytest_generate_tests(metafunc):
+    """`sides`: which launcher starts the master. With a peer server of another kind, both
+    ways; with the same kind the two are one."""
+    if "sides" in metafunc.fixturenames:
+        config = metafunc.config
+        peer = config.getoption("peer_server")
+        mixed = peer is not None and peer != config.getoption("server")
+        metafunc.parametrize("sides", ["master-under-test", "replica-under-test"] if mixed else ["same"])
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "launcher" in getattr(item, "fixturenames", ()) and item.get_closest_marker("launches") is None:
@@ -421,6 +431,14 @@ def peer_launcher(request, launcher):
     peer = _launcher(request.config, command)
     yield peer
     peer.stop_all()
+
+
+@pytest.fixture
+def pair(sides, launcher, peer_launcher):
+    """(launcher of masters, launcher of replicas)."""
+    if sides == "replica-under-test":
+        return peer_launcher, launcher
+    return launcher, peer_launcher
 
 
 @pytest.fixture

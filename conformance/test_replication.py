@@ -10,102 +10,17 @@ Everything is polled for with generous deadlines: a busy machine makes every ste
 """
 from __future__ import annotations
 
-import functools
 import re
 import socket
 import time
 
 import pytest
 
-from conformance import waiting
 from conformance.readings import info
-
-DEADLINE = 60.0  # seconds any one state may take to come
-# Masters start a copy at once (Redis 7.0 waits 5 seconds for more replicas by default).
-MASTER_OPTIONS = {"repl-diskless-sync-delay": "0"}
-READONLY = "READONLY You can't write against a read only replica."
+from conformance.replicas import (DEADLINE, MASTER_OPTIONS, READONLY, fill, in_sync, link_up, replicate,
+                                   stats, wait_for, write_more)
 
 pytestmark = pytest.mark.internals("debug")  # DEBUG DIGEST compares the datasets
-
-
-def pytest_generate_tests(metafunc):
-    """`sides`: which launcher starts the master. With a peer server of another kind, both
-    ways; with the same kind the two are one."""
-    if "sides" in metafunc.fixturenames:
-        config = metafunc.config
-        peer = config.getoption("peer_server")
-        mixed = peer is not None and peer != config.getoption("server")
-        metafunc.parametrize("sides", ["master-under-test", "replica-under-test"] if mixed else ["same"])
-
-
-@pytest.fixture
-def pair(sides, launcher, peer_launcher):
-    """(launcher of masters, launcher of replicas)."""
-    if sides == "replica-under-test":
-        return peer_launcher, launcher
-    return launcher, peer_launcher
-
-
-wait_for = functools.partial(waiting.wait_for, timeout=DEADLINE)
-
-
-def link_up(replica) -> bool:
-    fields = info(replica.client(), "replication")
-    return fields["master_link_status"] == "up" and fields["master_sync_in_progress"] == "0"
-
-
-def replicate(replica, master) -> None:
-    """REPLICAOF master, then wait until the link is up."""
-    client = replica.client()
-    assert client.call("REPLICAOF", "127.0.0.1", master.port) == "OK"
-    wait_for(lambda: link_up(replica), f"{replica} connected to {master}")
-
-
-def in_sync(master, *replicas) -> None:
-    """Wait until every replica has applied all the master's stream and holds its data."""
-    def caught_up() -> bool:
-        offset = int(info(master.client(), "replication")["master_repl_offset"])
-        digest = master.client().call("DEBUG", "DIGEST")
-        for replica in replicas:
-            client = replica.client()
-            if int(info(client, "replication")["slave_repl_offset"]) < offset:
-                return False
-            if client.call("DEBUG", "DIGEST") != digest:
-                return False
-        return True
-    wait_for(caught_up, "replicas caught up with the master, digests equal")
-
-
-def stats(server) -> dict[str, int]:
-    fields = info(server.client(), "stats")
-    return {name: int(fields[name]) for name in ("sync_full", "sync_partial_ok", "sync_partial_err")}
-
-
-def fill(client) -> None:
-    """Values of every type, in two databases, one with a (far) expiry."""
-    client.call("SET", "string", "value")
-    client.call("RPUSH", "list", "a", "b", "c")
-    client.call("SADD", "set", "x", "y", 1, 2)
-    client.call("HSET", "hash", "f", "v", "g", "w")
-    client.call("ZADD", "zset", 1, "one", 2.5, "two")
-    client.call("SET", "expiring", "soon", "EX", 100000)
-    client.call("SELECT", 5)
-    client.call("SET", "in-five", "5")
-    client.call("SELECT", 0)
-
-
-def write_more(client) -> None:
-    """Writes that the stream must carry as they took effect."""
-    client.call("INCR", "counter")
-    client.call("INCRBYFLOAT", "float", "1.5")
-    client.call("EXPIRE", "string", 100000)
-    client.call("LPOP", "list")
-    client.call("SELECT", 7)
-    client.call("SET", "in-seven", "7")
-    client.call("SELECT", 0)
-    executed = client.pipeline(("MULTI",), ("SET", "t1", "1"), ("ZINCRBY", "zset", 1, "one"), ("EXEC",))[-1]
-    assert executed[0] == "OK" and isinstance(executed[1], bytes)
-    client.call("DEL", "hash")
 
 
 def test_full_sync_then_the_stream(pair):

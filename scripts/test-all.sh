@@ -80,8 +80,8 @@ pids+=($!)
 suite reference-models "$reference" models &
 pids+=($!)
 # Replication with the other implementation on the other end: the reference as master of real
-# replicas and as replica of a real master (conformance/test_replication.py, --peer-server).
-suite replication-mixed "$reference" conformance/test_replication.py --peer-server redis-server &
+# replicas and as replica of a real master (conformance/test_replication*.py, --peer-server).
+suite replication-mixed "$reference" conformance/test_replication*.py --peer-server redis-server &
 pids+=($!)
 wait "${pids[@]}"
 
