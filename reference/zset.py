@@ -163,9 +163,11 @@ class ZSet(dict):
         """A set of members[i] with scores[i], as loading builds one (`skiplist` is the caller's
         to set). The members should be distinct: a duplicate shows as len(result) <
         len(members), and the caller refuses it."""
-        zset = cls()
+        zset = dict.__new__(cls)  # (not cls(): its empty order would be made only to be replaced)
         dict.update(zset, zip(members, scores))
         zset.order = order_of(zip(scores, members))
+        zset.skiplist = False
+        zset.scan_index = None
         return zset
 
 

@@ -44,9 +44,11 @@ def members(data: bytes) -> list[bytes]:
 def decode(data: bytes) -> list[bytes]:
     """The members, ascending, as their decimal texts; IntsetError unless it passes Redis's
     deep check: header_ok, and the integers strictly ascending."""
-    if not header_ok(data):
+    if len(data) < 8:
+        raise IntsetError("intset shorter than its header")
+    width, count = _HEADER.unpack_from(data)  # (header_ok written out: a load's hot path)
+    if width not in _FORMATS or len(data) != 8 + width * count or count == 0:
         raise IntsetError("intset size wrong, or empty")
-    width, count = _HEADER.unpack_from(data)
     values = _array_reader(count, width)(data, 8)
     if not all(map(operator.lt, values, values[1:])):
         raise IntsetError("intset not strictly ascending")

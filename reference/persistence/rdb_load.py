@@ -28,7 +28,7 @@ import time
 
 from reference import log
 from reference.persistence import intset, listpack, lzf, sanitize, ziplist
-from reference.persistence.sanitize import listpack_score, strtod_prefix
+from reference.persistence.sanitize import UNDERSCORE, listpack_score, strtod_prefix
 from reference.persistence import rdb as R
 from reference.persistence.crc64 import crc64
 from reference.values import is_int
@@ -423,7 +423,7 @@ class ValueReader:
             if shallow:
                 return self._salvaged_zset(blob)
             raise Corrupt(error)
-        scores = list(map(listpack_score, items[1::2]))
+        scores = _scores(blob, items[1::2])
         try:
             return self._new_zset(items[0::2], scores, len(scores) > self.zset_entries, error) or None
         except Corrupt:
@@ -516,6 +516,18 @@ class ValueReader:
             raise _first_zset_fault(members, scores, duplicate_error)
         value.skiplist = skiplist
         return value
+
+
+def _scores(blob: bytes, texts: list[bytes]) -> list[float]:
+    """The scores of the texts of a sorted set's listpack (or ziplist) `blob`, as
+    listpack_score reads each. A blob shorter than 128 bytes with no underscore in it has no
+    text that float() would read otherwise than strtod: read at once (a load's hot path)."""
+    if len(blob) < 128 and UNDERSCORE not in blob:
+        try:
+            return list(map(float, texts))
+        except ValueError:
+            pass
+    return list(map(listpack_score, texts))
 
 
 def _first_of_each(into: dict, items: list[bytes]) -> dict:

@@ -66,10 +66,15 @@ def strtod_prefix(text: bytes) -> float | None:
     return -value if sign == b"-" else value
 
 
+UNDERSCORE = ord("_")
+
+
 def listpack_score(text: bytes) -> float:
     """A sorted set's score as Redis reads it from a listpack entry (zzlStrtod): strtod over
     at most the first 127 bytes; what it cannot read is 0."""
-    if len(text) < 128 and b"_" not in text:  # float reads what strtod reads, but for its underscores
+    # float reads what strtod reads, but for its underscores. (The byte is looked for as an int:
+    # `in` with a one-byte bytes needle costs ten times as much, on a load's hot path.)
+    if len(text) < 128 and UNDERSCORE not in text:
         try:
             return float(text)
         except ValueError:
