@@ -25,6 +25,7 @@ from reference.config import ConfigApplyError
 from reference.dispatch import build_table, lookup, run
 from reference.info import ClientBufferPeaks, error_code, resident_bytes
 from reference.keyspace import Keyspace
+from reference.open_files import adjust_open_files_limit
 from reference.persistence import aof as append_only
 from reference.persistence.rdb_load import load_at_startup
 from reference.persistence.snapshots import MISCONF, Snapshots
@@ -208,6 +209,7 @@ class Server:
             except tls.ConfigureError:
                 log.warning("Failed to configure TLS. Check logs for more info.")
                 raise SystemExit(1) from None
+        adjust_open_files_limit(self.config)
         log.notice("monotonic clock: POSIX clock_gettime")  # what time.monotonic reads
         self.listen()
         log.running_mode(self.config["port"])
