@@ -90,6 +90,8 @@ ERR_ZADD_INCR_PAIRS = "ERR INCR option supports a single increment-element pair"
 ERR_NAN_SCORE = "ERR resulting score is not a number (NaN)"
 ERR_BOUND = "ERR min or max is not a float"
 ERR_LIMIT_BY_RANK = "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
+ERR_NOT_HLL = "WRONGTYPE Key is not a valid HyperLogLog string value."
+ERR_CORRUPT_HLL = ErrorReply("INVALIDOBJ Corrupted HLL object detected")
 
 
 def err_expire_time(command: str) -> str:
@@ -133,6 +135,18 @@ def overwrite(value: bytes, offset: int, data: bytes) -> bytes:
     """SETRANGE: write data at offset, padding with zero bytes past the end."""
     padded = value.ljust(offset, b"\0")
     return padded[:offset] + data + padded[offset + len(data) :]
+
+
+# -- HyperLogLog ------------------------------------------------------------------
+
+HLL_ELEMENTS = (b"a", b"b", b"c", b"", b"hello", b"\x00\xff", b"42")
+
+
+def looks_like_hll(value: bytes) -> bool:
+    """What HLL commands accept: the HYLL header, sparse (1) or dense (0), a dense one 12304
+    bytes long; the registers themselves are checked only when walked."""
+    return (len(value) >= 16 and value[:4] == b"HYLL" and value[4] in (0, 1)
+            and (value[4] == 1 or len(value) == 12304))
 
 
 # -- the other value types --------------------------------------------------------
@@ -689,6 +703,76 @@ class KeyspaceMachine(RuleBasedStateMachine):
             self.store(destination, bytes(result))   # replaced: no time to live
         else:
             self.db.pop(destination, None)
+
+    # -- HyperLogLog (strings in Redis's HLL layout) -------------------------------
+    # The model does not hash elements: it checks what holds whatever the registers (the
+    # errors in Redis's order, that PFADD creates an HLL and replies 1 exactly when the bytes
+    # changed, that a PFCOUNT writes only the cache and a union nothing), then learns the bytes
+    # the server holds. conformance/test_hyperloglog.py judges the bytes against real Redis.
+
+    def hll_refused(self, args, *keys) -> bool:
+        """If a key (in order) holds another type, or a string without an HLL's header, send
+        args and expect that key's error."""
+        for key in keys:
+            entry = self.db.get(key)
+            if entry is None:
+                continue
+            if type_name(entry.value) != "string":
+                self.check(args, ERR_WRONGTYPE)
+                return True
+            if not looks_like_hll(entry.value):
+                self.check(args, ERR_NOT_HLL)
+                return True
+        return False
+
+    def learn_hll(self, key, old):
+        """The HLL the server now holds at key (GET), kept with the key's deadline."""
+        value = self.call("GET", key)
+        assert isinstance(value, bytes) and looks_like_hll(value), f"GET {key!r} -> {value!r}"
+        self.store(key, value, old.deadline if old else None)
+        return value
+
+    @rule(key=keys, elements=st.lists(st.sampled_from(HLL_ELEMENTS), max_size=3))
+    def pfadd(self, key, elements):
+        args = ("PFADD", key, *elements)
+        if self.hll_refused(args, key):
+            return
+        old = self.db.get(key)
+        reply = self.call(*args)
+        value = self.learn_hll(key, old)
+        if old is None:
+            self.expect_reply(reply, 1, args)
+            assert value[:5] == b"HYLL\x01", f"PFADD {key!r} made {value!r}, not a sparse HLL"
+        elif reply != ERR_CORRUPT_HLL:  # (a string whose runs were damaged by string commands)
+            self.expect_reply(reply, int(value != old.value), args)
+
+    @rule(keys=key_lists)
+    def pfcount(self, keys):
+        args = ("PFCOUNT", *keys)
+        if self.hll_refused(args, *keys):
+            return
+        reply = self.call(*args)
+        if reply == ERR_CORRUPT_HLL:
+            return
+        assert isinstance(reply, int), f"{args!r} -> {reply!r}"
+        if all(key not in self.db for key in keys):
+            self.expect_reply(reply, 0, args)
+        if len(keys) == 1 and keys[0] in self.db:   # the count is cached in the header
+            old = self.db[keys[0]]
+            value = self.learn_hll(keys[0], old)
+            assert value[:8] + value[16:] == old.value[:8] + old.value[16:], f"{args!r} changed the registers"
+            assert value[8:16] == (reply % 2**64).to_bytes(8, "little"), f"{args!r} cached {value[8:16]!r}"
+
+    @rule(destination=keys, sources=st.lists(keys, max_size=3))
+    def pfmerge(self, destination, sources):
+        args = ("PFMERGE", destination, *sources)
+        if self.hll_refused(args, destination, *sources):
+            return
+        reply = self.call(*args)
+        if reply != ERR_CORRUPT_HLL:
+            self.expect_reply(reply, "OK", args)
+            value = self.learn_hll(destination, self.db.get(destination))
+            assert value[15] & 0x80, f"{args!r}: the cache of {value!r} is not marked stale"
 
     # -- strings: reading -----------------------------------------------------
 

@@ -151,6 +151,32 @@ def test_bit_commands(machine):
     )
 
 
+def test_hyperloglog_commands(machine):
+    """PFADD creates an HLL and keeps an expiry; PFCOUNT writes only its cache; a string that
+    is not an HLL and a key of another type are refused in key order; a string command that
+    damages an HLL's runs leaves it an HLL by its header, which a count then finds corrupt."""
+    steps(
+        machine,
+        ("pfadd", dict(key=b"a", elements=[])),
+        ("set", dict(key=b"b", value=b"1", condition=None, get=False, expiry=("EX", "1000s"))),
+        ("pfadd", dict(key=b"b", elements=[b"a"])),                 # not an HLL
+        ("pfcount", dict(keys=[b"a", b"b"])),
+        ("pfadd", dict(key=b"a", elements=[b"a", b"b", b"a"])),
+        ("expire", dict(command="EXPIRE", key=b"a", horizon="1000s", flags=[])),
+        ("pfadd", dict(key=b"a", elements=[b"c"])),
+        ("pfcount", dict(keys=[b"a"])),
+        ("pfcount", dict(keys=[b"a"])),                             # cached
+        ("push", dict(command="RPUSH", key=b"ba", items=[b"x"])),
+        ("pfcount", dict(keys=[b"c", b"ba", b"b"])),                # WRONGTYPE first
+        ("pfmerge", dict(destination=b"c", sources=[b"a", b"ab"])),
+        ("pfmerge", dict(destination=b"a", sources=[])),
+        ("append", dict(key=b"c", value=b"1")),                     # a ZERO run too many
+        ("pfcount", dict(keys=[b"c"])),
+        ("pfadd", dict(key=b"c", elements=[b"hello"])),
+        ("pfmerge", dict(destination=b"ab", sources=[b"c"])),
+    )
+
+
 def test_containers_that_become_empty_disappear(machine):
     steps(
         machine,

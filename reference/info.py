@@ -133,7 +133,7 @@ def server_section(server) -> list[str]:
         ("executable", sys.executable),
         ("config_file", config.config_file or ""),
         ("io_threads_active", 0),
-    ])
+    ] + ([("shutdown_in_milliseconds", left)] if (left := server.shutdown_in_ms()) is not None else []))
 
 
 class ClientBufferPeaks:
@@ -174,7 +174,7 @@ def clients_section(server) -> list[str]:
         ("maxclients", server.config["maxclients"]),
         ("client_recent_max_input_buffer", recent_in),
         ("client_recent_max_output_buffer", recent_out),
-        ("blocked_clients", len(server.blocked.waiting)),
+        ("blocked_clients", len(server.blocked.waiting) + len(server.postponed) + len(server.released)),
         ("tracking_clients", 0),  # no CLIENT TRACKING
         ("clients_in_timeout_table", server.blocked.with_deadline()),
     ])
@@ -270,8 +270,7 @@ def persistence_section(server) -> list[str]:
     # rdb_last_save_time starts as the start time, as Redis sets it when it loads nothing.
     snapshots = _snapshots(server)
     return _fields([
-        ("loading", 0),
-        ("async_loading", 0),
+        *server.replication.loading_fields(),  # loading, async_loading (and a copy's progress)
         ("current_cow_peak", 0),
         ("current_cow_size", 0),
         ("current_cow_size_age", 0),
@@ -291,7 +290,7 @@ def persistence_section(server) -> list[str]:
         *_aof_fields(server),
         ("module_fork_in_progress", 0),
         ("module_fork_last_cow_size", 0),
-    ]) + _fields(_aof_sizes(server))
+    ]) + _fields(_aof_sizes(server)) + _fields(server.replication.loading_progress())
 
 
 def _aof_fields(server) -> list:

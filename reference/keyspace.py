@@ -12,7 +12,8 @@ that changes a value in place calls it itself), as Redis's signalModifiedKey: it
 transactions that WATCH the key fail, and marks the key ready for the clients blocked on it.
 
 Expiry is lazy (a key past its time is deleted when looked up) and active (the server cron calls
-`Database.expire_some` to reap keys nobody reads). `now_ms` is the clock of the command being
+`Database.expire_some` to reap keys nobody reads); on a replica neither deletes (see
+`Keyspace.replica_expiry`). `now_ms` is the clock of the command being
 executed: Redis freezes time for the length of a command so that a key cannot expire half-way.
 """
 from __future__ import annotations
@@ -31,6 +32,9 @@ class ValueType:
 
 
 VALUE_TYPES: dict[type, ValueType] = {}
+
+# What a key past its time is on a replica (Keyspace.replica_expiry).
+ALIVE, HIDDEN, DELETED = "alive", "hidden", "deleted"
 
 
 def register_type(cls: type, name: str, encoding, copy) -> None:
@@ -84,13 +88,21 @@ class Database:
     # --- reading -----------------------------------------------------------------------
 
     def _expired(self, key: bytes) -> bool:
+        """Is key past its time? If so it is deleted, except on a replica (see Keyspace)."""
         when = self.expires.get(key)
-        if when is not None and when <= self.clock.ms and not self.keyspace.loading:
-            self._remove(key)
-            self.stats["expired_keys"] += 1
-            self.effects.append((self.id, [b"DEL", key]))  # as Redis propagates an expiry
+        if when is None or when > self.clock.ms or self.keyspace.loading:
+            return False
+        replica_expiry = self.keyspace.replica_expiry
+        if replica_expiry is not None:
+            verdict = replica_expiry()
+            if verdict is not DELETED:
+                return verdict is HIDDEN
+        if self.keyspace.paused:  # clients are paused: the dataset stays as it is, the key reads as gone
             return True
-        return False
+        self._remove(key)
+        self.stats["expired_keys"] += 1
+        self.effects.append((self.id, [b"DEL", key]))  # as Redis propagates an expiry
+        return True
 
     def get(self, key: bytes):
         """The value at key, or None; an expired key is deleted first."""
@@ -111,8 +123,9 @@ class Database:
 
     def already_expired(self, when_ms: int) -> bool:
         """Does an expiry time given to a command (EXPIRE in the past, RESTORE ...) delete the
-        key at once? Not while an AOF loads: it keeps the key with that time, as Redis does."""
-        return when_ms <= self.clock.ms and not self.keyspace.loading
+        key at once? Not while an AOF loads, nor on a replica: the key is kept with that time
+        (hidden from reads on a replica), as Redis does."""
+        return when_ms <= self.clock.ms and not self.keyspace.loading and self.keyspace.replica_expiry is None
 
     # --- writing -----------------------------------------------------------------------
 
@@ -175,6 +188,8 @@ class Database:
         self.keyspace.dirty += changes
         if expire_at is not None:
             self.expires[key] = expire_at
+            if self.keyspace.replica_expiry is not None:
+                self.keyspace.note_replica_own_expire(self.id, key)
         elif not keep_ttl and self.expires:
             self.expires.pop(key, None)
         if self.watched_keys or self.blocking_keys:
@@ -190,6 +205,8 @@ class Database:
 
     def set_expire(self, key: bytes, when_ms: int) -> None:
         self.expires[key] = when_ms
+        if self.keyspace.replica_expiry is not None:
+            self.keyspace.note_replica_own_expire(self.id, key)
         self.changed(key)
 
     def persist(self, key: bytes) -> bool:
@@ -323,6 +340,19 @@ class Keyspace:
         # (keys loaded, keys skipped as already expired) by the last RDB load, INFO's
         # rdb_last_load_keys_loaded and _expired; an AOF load starts them from 0.
         self.last_load = (0, 0)
+        # None on a master. On a replica (Redis's server.masterhost set) its master decides
+        # expiry and sends a DEL for each key it expires: a key past its time met here is not
+        # deleted. The replication sets this to a callable saying what such a key is to the
+        # command running: ALIVE to the master's own commands, DELETED to a write of a
+        # writable replica's client, HIDDEN otherwise (absent to reads, still stored: DBSIZE
+        # counts it). Active expiry does not run on a replica (Server.cron).
+        self.replica_expiry: Callable[[], str] | None = None
+        # Keys a writable replica's own clients gave an expiry (key -> db indexes), which it
+        # expires itself (its master knows nothing of them), as Redis's slaveKeysWithExpire.
+        self.replica_own_expires: dict[bytes, set[int]] = {}
+        # While clients are paused (CLIENT PAUSE, FAILOVER, SHUTDOWN waiting) nothing expires:
+        # a key past its time reads as missing but stays stored (the server sets this).
+        self.paused = False
         self.dbs = [Database(i, self) for i in range(databases)]
 
     def __getitem__(self, index: int) -> Database:
@@ -363,6 +393,31 @@ class Keyspace:
         stats["expire_cycle_usec"] += int((time.monotonic() - started) * 1_000_000)
         stale = expired_total / sampled_total if sampled_total else 0.0
         stats["expired_stale_perc"] = stale * 0.05 + stats["expired_stale_perc"] * 0.95
+
+    def note_replica_own_expire(self, db: int, key: bytes) -> None:
+        """An expiry was set on a replica: remember it if a client of the writable replica set
+        it (the verdict on its writes is DELETED), not its master."""
+        if self.replica_expiry() is DELETED:
+            self.replica_own_expires.setdefault(key, set()).add(db)
+
+    def expire_replica_own_keys(self) -> None:
+        """A replica's cron (with active expiry on): delete the keys of replica_own_expires past
+        their time, as a master's active expiry would; forget those that have no expiry any
+        more. (Redis samples them at random for a millisecond or so: the reference looks at
+        all.)"""
+        now = self.clock.ms
+        for key, dbs in list(self.replica_own_expires.items()):
+            for index in list(dbs):
+                db = self.dbs[index]
+                when = db.expires.get(key)
+                if when is not None and when <= now:
+                    db._remove(key)
+                    self.stats["expired_keys"] += 1
+                    db.effects.append((index, [b"DEL", key]))  # (for the AOF: a replica sends no stream)
+                if when is None or when <= now:
+                    dbs.discard(index)
+            if not dbs:
+                del self.replica_own_expires[key]
 
     def total_keys(self) -> int:
         return sum(len(db) for db in self.dbs)

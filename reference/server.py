@@ -8,7 +8,6 @@ only set a flag and wake the loop through a self-pipe; shutdown happens between 
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import selectors
 import signal
@@ -19,17 +18,19 @@ import traceback
 
 from reference import log, replication, reply_buffers, tls
 from reference.blocking import Block, BlockedClients
+from reference.client_pause import ClientPause
 from reference.commands.connection import describe
 from reference.commands.transactions import wrap_in_multi
-from reference.config import ConfigApplyError
 from reference.dispatch import build_table, lookup, run
 from reference.info import ClientBufferPeaks, error_code, resident_bytes
 from reference.keyspace import Keyspace
+from reference.listeners import TLS_LISTENER, UNIX_LISTENER, Listening, refuse
 from reference.open_files import adjust_open_files_limit
 from reference.persistence import aof as append_only
 from reference.persistence.rdb_load import load_at_startup
 from reference.persistence.snapshots import MISCONF, Snapshots
 from reference.protocol import QUEUED, ErrorReply, HiredisRequestParser, ProtocolError, encode
+from reference.shutdown import ShuttingDown
 
 NOAUTH = "NOAUTH Authentication required."
 DEBUG_NOT_ALLOWED = (
@@ -97,6 +98,7 @@ class Client:
         self.watched: dict[tuple, bool] = {}
         self.in_exec = False    # running EXEC's commands: blocking commands must not wait
         self.blocked = None     # a reference.blocking.Waiting while in a blocking command
+        self.postponed: list[bytes] | None = None  # the command a pause holds back (Server.execute)
         self.argv: list[bytes] = []  # the command line being run (dispatch.run sets it)
         self.propagate_as: list[list[bytes]] | None = None  # a handler's rewrite for the AOF
         # Record the command although it counted no change (Redis's forceCommandPropagation):
@@ -122,15 +124,32 @@ class Client:
         return len(self.channels) + len(self.patterns) + len(self.shard_channels)
 
     def reply(self, value) -> None:
+        if self.kind == "replica":  # its connection carries the stream, never a reply
+            self.replica_replied()
+            return
         self.reply_bytes(encode(value, self.protocol))
 
-    def reply_bytes(self, data: bytes) -> None:
-        """Queue bytes already in wire form (DEBUG PROTOCOL's frames RESP has no value for)."""
+    def replica_replied(self) -> None:
+        """A replica made us reply (a command on its link, bytes not of the protocol): as Redis
+        7.0, the reply is not sent, the replica is logged and dropped."""
+        if self.reply_buffer.closing:
+            return
+        log.warning(f"Replica generated a reply to command '{self.last_command}', disconnecting it: "
+                    f"{describe(self)}")
+        reply_buffers.close_asap(self)
+
+    def reply_bytes(self, data: bytes, direct: bool = False) -> None:
+        """Queue bytes already in wire form (DEBUG PROTOCOL's frames RESP has no value for).
+        `direct`: bytes Redis writes around the output buffer (a replica's copy), which its
+        limits do not count (reference/reply_buffers.py)."""
+        if self.reply_buffer.closing:  # over its output buffer limits: nothing more is sent
+            return
         self.out.append(data)
         self.server.pending_writes.add(self)
+        reply_buffers.queued(self, len(data), direct)
 
 
-class Server:
+class Server(Listening, ShuttingDown):
     def __init__(self, config):
         self.config = config
         self.keyspace = Keyspace(config["databases"])
@@ -142,6 +161,9 @@ class Server:
         self.clients: dict[int, Client] = {}
         self.pending_writes: set[Client] = set()  # clients with replies to send this loop turn
         self.blocked = BlockedClients(self)
+        self.pause = ClientPause()  # CLIENT PAUSE, and FAILOVER and SHUTDOWN waiting for replicas
+        self.postponed: list[Client] = []  # clients whose command a pause holds, in arrival order
+        self.released: list[Client] = []  # ... whose pause loosened: their command runs again
         self.next_client_id = 1
         self.start_time = time.time()
         self.stats = {
@@ -161,9 +183,14 @@ class Server:
         self.tls_context = None  # an ssl.SSLContext once TLS is configured (reference/tls.py)
         self.tls_unread: set[Client] = set()  # TLS clients with bytes decrypted and not yet read
         self.stopping = False
-        self.signalled = False  # the stop was asked by a signal, not by SHUTDOWN
+        self.signalled = False  # a signal asked for a shutdown (Redis's shutdown_asap)
         self.last_signal = signal.SIGTERM  # the one that asked
         self.exit_code = 0
+        # A shutdown waiting for replicas (Redis's shutdown_mstime; 0: none): when it gives up
+        # waiting, with the flags it was asked with; the SHUTDOWN clients blocked until then.
+        self.shutdown_deadline_ms = 0
+        self.shutdown_flags: dict = {}
+        self.shutdown_waiters: list[Client] = []
         self.active_expire_enabled = True
         self.cron_paused = False  # DEBUG PAUSE-CRON
         self.reply_buffers = reply_buffers.ReplyBufferSettings()  # DEBUG REPLYBUFFER
@@ -217,114 +244,14 @@ class Server:
         log.warning("Server initialized")
         _check_overcommit()
 
-    def listen(self) -> None:
-        """At start-up: listen on every address of `bind` at `port` (none with port 0), the
-        same at `tls-port`, then on the `unixsocket` path if there is one; an address or a path
-        that cannot be listened on ends the start, as Redis does."""
-        for port, kind in ((self.config["port"], "TCP"), (self.config["tls-port"], "TLS")):
-            try:
-                self._accept_on(self._open_listeners(port), tls=kind == "TLS")
-            except ListenError:
-                log.warning(f"Failed listening on port {port} ({kind}), aborting.")
-                raise SystemExit(1) from None
-        if self.config["unixsocket"]:
-            try:
-                self.unix_listener = _unix_listening_socket(
-                    self.config["unixsocket"], self.config["unixsocketperm"], self.config["tcp-backlog"])
-            except OSError as error:
-                log.warning(f"Failed opening Unix socket: {error.strerror}")
-                raise SystemExit(1) from None
-            self.selector.register(self.unix_listener, selectors.EVENT_READ, UNIX_LISTENER)
-        if not self.listening_sockets():
-            log.warning("Configured to not listen anywhere, exiting.")
-            raise SystemExit(1)
 
-    def listening_sockets(self) -> list[socket.socket]:
-        """Every socket the server accepts connections on (a forked child closes them all)."""
-        return self.listeners + self.tls_listeners + ([self.unix_listener] if self.unix_listener is not None else [])
 
-    def _open_listeners(self, port: int) -> list[socket.socket]:
-        """Listening sockets on the `bind` addresses at `port`, as Redis's listenToPort: an
-        optional address ("-" before it) this machine does not have, or an address family it
-        does not support, is logged and left out; any other failure is logged, closes those
-        opened so far and raises ListenError."""
-        opened: list[socket.socket] = []
-        for address in self.config["bind"] if port else []:  # port 0: no TCP listener
-            optional = address.startswith("-")
-            address = address.removeprefix("-")
-            try:
-                opened.append(_listening_socket(address, port, self.config["tcp-backlog"]))
-            except OSError as error:
-                log.warning(f"Warning: Could not create server TCP listening socket {address}:{port}: {error.strerror}")
-                if (error.errno == errno.EADDRNOTAVAIL and optional) or error.errno in UNSUPPORTED_FAMILY:
-                    continue
-                for sock in opened:
-                    sock.close()
-                raise ListenError() from None
-        return opened
 
-    def _accept_on(self, listeners: list[socket.socket], tls: bool = False) -> None:
-        for sock in listeners:
-            self.selector.register(sock, selectors.EVENT_READ, TLS_LISTENER if tls else None)
-        if tls:
-            self.tls_listeners = listeners
-        else:
-            self.listeners = listeners
 
-    def _close_listeners(self, tls: bool = False) -> None:
-        for sock in self.tls_listeners if tls else self.listeners:
-            self.selector.unregister(sock)
-            sock.close()
-        if tls:
-            self.tls_listeners = []
-        else:
-            self.listeners = []
 
-    def _on_port_change(self, config, name) -> None:
-        """CONFIG SET port, as Redis's changeListenPort: the old listeners close (connected
-        clients stay), new ones open at the new port. If they cannot, CONFIG SET fails and
-        restores the old port, which calls this again to listen there once more."""
-        self._close_listeners()
-        try:
-            self._accept_on(self._open_listeners(config["port"]))
-        except ListenError:
-            raise ConfigApplyError("Unable to listen on this port. Check server logs.") from None
 
-    def _on_tls_port_change(self, config, name) -> None:
-        """CONFIG SET tls-port, as Redis's applyTLSPort: TLS is configured first if it was not,
-        then the TLS listeners move as the TCP ones do for `port`."""
-        if self.tls_context is None:
-            try:
-                self.tls_context = tls.make_context(config)
-            except tls.ConfigureError:
-                raise ConfigApplyError(tls.UNABLE) from None
-        self._close_listeners(tls=True)
-        try:
-            self._accept_on(self._open_listeners(config["tls-port"]), tls=True)
-        except ListenError:
-            raise ConfigApplyError("Unable to listen on this port. Check server logs.") from None
 
-    def _on_tls_change(self, config, name) -> None:
-        """CONFIG SET of another tls-* option, as Redis's applyTlsCfg: when TLS is in use, a new
-        context for the connections from now on; one that cannot be made fails the CONFIG SET."""
-        if tls.needed(config):
-            try:
-                self.tls_context = tls.make_context(config)
-            except tls.ConfigureError:
-                raise ConfigApplyError(tls.UNABLE) from None
 
-    def _on_bind_change(self, config, name) -> None:
-        """CONFIG SET bind, as Redis's changeBindAddr: the same, for new addresses (both the
-        TCP and the TLS listeners)."""
-        self._close_listeners()
-        self._close_listeners(tls=True)
-        try:
-            self._accept_on(self._open_listeners(config["port"]))
-            self._accept_on(self._open_listeners(config["tls-port"]), tls=True)
-        except ListenError:
-            self._close_listeners()
-            log.warning("Failed to bind")
-            raise ConfigApplyError("Failed to bind to specified addresses.") from None
 
     def serve_forever(self) -> int:
         """After start_up: load the data, then serve until shutdown. The exit status."""
@@ -349,10 +276,9 @@ class Server:
         next_cron = time.monotonic()
         period = 1.0 / self.config["hz"]
         while True:
-            if self.stopping and self.signalled:
-                self.signalled = False
-                if not self.prepare_shutdown(from_signal=True):
-                    self.stopping = False
+            if self.signalled and not self.shutdown_deadline_ms and not self.stopping:
+                # (a shutdown already waiting for replicas goes on; a failed one clears the flag)
+                self.begin_shutdown(from_signal=True)
             if self.stopping:
                 break
             timeout = max(0.0, next_cron - time.monotonic()) if not self.tls_unread else 0.0
@@ -379,7 +305,10 @@ class Server:
                 self._read(self.tls_unread.pop())
             if self.blocked.waiting:
                 self.blocked.expire(self.keyspace.clock.tick())
+            if self.released:
+                self.run_released()
             self.record_effects()  # before any reply goes out, as Redis writes its AOF
+            self.replication.before_sleep()  # WAIT's GETACK; a replica's ACK may end a failover's wait
             self.flush_pending_writes()
             if time.monotonic() >= next_cron:
                 self.cron()
@@ -387,76 +316,17 @@ class Server:
                 next_cron = time.monotonic() + period
         return self.finish_shutdown()
 
-    def _on_signal(self, signum, frame) -> None:
-        name = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
-        log.from_signal_handler(f"Received {name} scheduling shutdown...")
-        self.stopping = self.signalled = True
-        self.last_signal = signum
 
-    def prepare_shutdown(self, *, save: bool = False, nosave: bool = False, force: bool = False,
-                         from_signal: bool = False) -> bool:
-        """Everything Redis does before it exits (prepareForShutdown and finishShutdown), with
-        its log lines in its order: stop a background save (not waiting for it) and an AOF
-        rewrite, fsync the AOF, save if save points are configured (or `save`, unless
-        `nosave`), remove the pid file and the unix socket file. False, logged, if a file
-        could not be written and `force` was not given: the server goes on. After a signal the
-        flags are shutdown-on-sigterm's or shutdown-on-sigint's."""
-        if from_signal:
-            setting = self.config["shutdown-on-sigint" if self.last_signal == signal.SIGINT
-                                  else "shutdown-on-sigterm"].split()
-            save, nosave, force = "save" in setting, "nosave" in setting, "force" in setting
-        log.warning("User requested shutdown...")
-        if self.snapshots.in_progress:
-            log.warning("There is a child saving an .rdb. Killing it!")
-            self.snapshots.stop_child()  # (reaped by the cron if the shutdown fails)
-        if self.aof.refuses_shutdown(force):  # the AOF being turned on is not written yet
-            return _shutdown_failed()
-        self.aof.shutdown()  # stop a rewrite; write and fsync what is pending
-        if (self.config["save"] and not nosave) or save:
-            log.notice("Saving the final RDB snapshot before exiting.")
-            if not self.snapshots.save():
-                if not force:
-                    log.warning("Error trying to save the DB, can't exit.")
-                    return _shutdown_failed()
-                log.warning("Error trying to save the DB. Exit anyway.")
-        if self.config["daemonize"] or self.config["pidfile"]:
-            log.notice("Removing the pid file.")
-            with contextlib.suppress(OSError):
-                os.unlink(self.config["pidfile"])
-        self.close_listeners(unlink_unix_socket=True)
-        log.warning("Redis is now ready to exit, bye bye...")
-        return True
 
-    def save_rdb(self) -> bool:
-        """The keyspace to `dbfilename` in `dir` now (DEBUG RELOAD), after stopping a background
-        save; False (and logged) if it cannot be written."""
-        self.stop_background_save()
-        return self.snapshots.save()
 
-    def stop_background_save(self) -> None:
-        if self.snapshots.in_progress:
-            log.warning("There is a child saving an .rdb. Killing it!")
-            self.snapshots.kill_child()
 
-    def close_listeners(self, unlink_unix_socket: bool) -> None:
-        """As Redis's closeListeningSockets: the server (at exit) also removes the socket file."""
-        for sock in self.listening_sockets():
-            with contextlib.suppress(KeyError, ValueError):
-                self.selector.unregister(sock)
-            sock.close()
-        self.listeners, self.tls_listeners, self.unix_listener = [], [], None
-        if unlink_unix_socket and self.config["unixsocket"]:
-            log.notice("Removing the unix socket file.")
-            try:
-                os.unlink(self.config["unixsocket"])
-            except OSError as error:
-                log.warning(f"Error removing the unix socket file: {error.strerror}")
 
-    def finish_shutdown(self) -> int:
-        """After prepare_shutdown: the connections close; the exit status."""
-        for client in list(self.clients.values()):
-            self.close_client(client)
-        return self.exit_code
+
+
+
+
+
+
 
     # --- connections -------------------------------------------------------------------
 
@@ -479,7 +349,7 @@ class Server:
                 addr, laddr = _address(peer), _address(sock.getsockname())
             if len(self.clients) >= self.config["maxclients"]:
                 self.stats["rejected_connections"] += 1  # and not counted as received
-                _refuse(sock, b"-ERR max number of clients reached\r\n")
+                refuse(sock, b"-ERR max number of clients reached\r\n")
                 continue
             if kind is TLS_LISTENER:
                 sock = tls.wrap(self.tls_context, sock)
@@ -538,6 +408,10 @@ class Server:
         self.clients.pop(client.id, None)
         self.pending_writes.discard(client)
         self.tls_unread.discard(client)
+        if client.postponed is not None:  # held by a pause, or about to run again
+            for queue in (self.postponed, self.released):
+                if client in queue:
+                    queue.remove(client)
         self.blocked.release(client)
         self.forget_client_state(client)
         with contextlib.suppress(KeyError, ValueError):
@@ -569,7 +443,8 @@ class Server:
     def process_input(self, client: Client) -> None:
         """Execute the client's complete commands, until it blocks, closes or needs data."""
         parser = client.parser
-        while not client.close_after_reply and not client.closed and client.blocked is None:
+        while (not client.close_after_reply and not client.closed and client.blocked is None
+               and client.postponed is None and not client.reply_buffer.closing):
             try:
                 argv = parser.next_command()
             except ProtocolError as error:
@@ -601,6 +476,9 @@ class Server:
     def _flush(self, client: Client) -> None:
         if client.closed or client.handshaking:
             return
+        if client.reply_buffer.closing:  # over its output buffer limits: closed unwritten
+            self.close_client(client)
+            return
         if client.out:
             self.stats["total_writes_processed"] += 1
             data = client.out[0] if len(client.out) == 1 else b"".join(client.out)
@@ -614,6 +492,7 @@ class Server:
                 return
             self.stats["total_net_output_bytes"] += sent
             client.out = [data[sent:]] if sent < len(data) else []
+            reply_buffers.written(client, sent)
         if client.out:
             if not client.writing:
                 self.selector.modify(client.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, client)
@@ -648,6 +527,12 @@ class Server:
                 client.transaction_failed = True  # EXEC will answer EXECABORT
             self.count_error(error)
             client.reply(ErrorReply(error))
+            return
+        if self.pause.active and client.kind != "replica" and self.pause.holds(self.may_replicate(client, command)):
+            # Held, not refused: it runs (checked afresh) once the pause loosens. Replicas'
+            # links are never paused.
+            client.postponed = argv
+            self.postponed.append(client)
             return
         if client.transaction is not None and command.name not in TRANSACTION_CONTROL:
             if not (client.transaction_failed or client.dirty_cas):  # else EXEC will not run it
@@ -746,6 +631,12 @@ class Server:
                     f"(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
         if self.replication.refuses_stale(client, command, self._queued(client, command)):
             return replication.MASTERDOWN  # replica-serve-stale-data no, the link down
+        if (self.replication.loading_copy is not None
+                and self.replication.refuses_loading(command, self._queued(client, command))):
+            return replication.LOADING  # a replica loading its master's copy from the socket
+        if client.kind == "replica" and (self.may_replicate(client, command) or self.reads(client, command)):
+            # A replica's link is never paused: it may not touch the keyspace either.
+            return "ERR Replica can't interact with the keyspace"
         return None
 
     def _queued(self, client: Client, command) -> list:
@@ -754,6 +645,52 @@ class Server:
             return []
         return [queued for queued, _ in (lookup(self.commands, argv) for argv in client.transaction)
                 if queued is not None]
+
+    def may_replicate(self, client: Client, command) -> bool:
+        """What a WRITE pause holds back: commands that may write or be propagated (flagged
+        write or may_replicate), EXEC of a transaction holding one."""
+        flagged = ("write", "may_replicate")
+        if any(flag in command.flags for flag in flagged):
+            return True
+        if command.name == "exec" and client.transaction:
+            return any(queued is not None and any(flag in queued.flags for flag in flagged)
+                       for queued, _ in (lookup(self.commands, argv) for argv in client.transaction))
+        return False
+
+    # --- pausing clients -----------------------------------------------------------------
+
+    def pause_clients(self, purpose: str, end_ms: int, type_: int) -> None:
+        self._pause_changed(self.pause.pause(purpose, end_ms, type_, self.keyspace.clock.tick()))
+
+    def unpause_clients(self, purpose: str) -> None:
+        self._pause_changed(self.pause.unpause(purpose, self.keyspace.clock.tick()))
+
+    def clients_paused(self) -> bool:
+        """Is a pause in force (one whose end has passed is forgotten first)?"""
+        self._pause_changed(self.pause.check(self.keyspace.clock.tick()))
+        return self.pause.active
+
+    def _pause_changed(self, loosened: bool) -> None:
+        self.keyspace.paused = self.pause.active
+        if loosened:  # every held command is tried again (some may be held again)
+            for client in self.postponed:
+                self.released.append(client)
+            self.postponed.clear()
+
+    def run_released(self) -> None:
+        """Run the commands a pause held, in the order they came, each client then going on
+        with what it sent meanwhile."""
+        while self.released:
+            client = self.released.pop(0)
+            argv, client.postponed = client.postponed, None
+            self.execute(client, argv)
+            self.process_input(client)
+
+    def reads(self, client: Client, command) -> bool:
+        """The command is flagged readonly, or it is EXEC and a queued command is."""
+        if "readonly" in command.flags:
+            return True
+        return command.name == "exec" and any("readonly" in queued.flags for queued in self._queued(client, command))
 
     def writes(self, client: Client, command) -> bool:
         """The command may write: it is flagged so, or it is EXEC and a queued command is."""
@@ -804,19 +741,26 @@ class Server:
         self.keyspace.clock.tick()
         if self.cron_paused:  # DEBUG PAUSE-CRON: none of the periodic work, as Redis's serverCron
             return
+        self._shutdown_cron()
         self.snapshots.cron()  # reap a finished BGSAVE; save points; a scheduled BGSAVE
         self.aof.cron()  # reap a rewrite; scheduled and automatic rewrites; everysec fsync
+        self.clients_paused()  # (a pause past its end is lifted here, as Redis's cron does)
         self.replication.cron()  # links, ACKs, PINGs, copies to start (once a second mostly)
         self.track_instantaneous_metrics()
-        if self.active_expire_enabled and self.replication.master_host is None:  # a replica waits for DELs
+        if self.active_expire_enabled and self.replication.master_host is None and not self.pause.active:
+            # (a replica waits for its master's DELs; a pause keeps the dataset as it is)
             self.keyspace.active_expire_cycle(0.25 / self.config["hz"])  # a quarter of a tick
+        elif self.active_expire_enabled and self.replication.master_host is not None:
+            self.keyspace.expire_replica_own_keys()  # those a writable replica's clients gave a time
         self.buffer_peaks.sample(self.clients.values())
         reply_buffers.resize(self, self.keyspace.clock.ms)
+        reply_buffers.close_over_limits(self)  # client-output-buffer-limit
         timeout = self.config["timeout"]
         if timeout:
             idle_since = time.time() - timeout
             for client in list(self.clients.values()):
-                if client.last_interaction < idle_since and client.kind not in ("replica", "master"):
+                if (client.last_interaction < idle_since and client.kind not in ("replica", "master")
+                        and client.postponed is None):  # (as Redis spares blocked clients)
                     log.verbose("Closing idle client")
                     self.close_client(client)
         if time.monotonic() >= self._status_due:
@@ -865,9 +809,6 @@ def _check_overcommit() -> None:
                     "'sysctl vm.overcommit_memory=1' for this to take effect.")
 
 
-UNIX_LISTENER = "unix"  # the selector's data for the unix socket listener (None for TCP ones)
-TLS_LISTENER = "tls"  # ... for a listener at tls-port
-UNIX_PATH_SIZE = 108  # bytes in sockaddr_un's sun_path on Linux, its NUL included
 
 # What a client that protected mode refuses reads before the server closes the connection.
 PROTECTED_MODE_DENIED = (
@@ -885,85 +826,18 @@ PROTECTED_MODE_DENIED = (
     b"the server to start accepting connections from the outside.\r\n")
 
 
-def _shutdown_failed() -> bool:
-    log.warning("Errors trying to shut down the server. Check the logs for more information.")
-    return False
 
 
-class ListenError(Exception):
-    """An address of `bind` could not be listened on (the reason is logged already)."""
 
 
-# What Redis's listenToPort passes over: the machine cannot make sockets of that kind.
-UNSUPPORTED_FAMILY = frozenset({errno.ENOPROTOOPT, errno.EPROTONOSUPPORT, errno.ESOCKTNOSUPPORT,
-                                errno.EPFNOSUPPORT, errno.EAFNOSUPPORT})
 
 
-def _listening_socket(address: str, port: int, backlog: int) -> socket.socket:
-    """A non-blocking socket listening at address:port, made as anet.c's anetTcpServer makes it:
-    an address with a colon is IPv6 (only), "*" and "::*" are any address of their family;
-    the first address the name resolves to is the one bound. A failure raises OSError, its
-    strerror as Redis words the reason."""
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    host = None if address in ("*", "::*") else address
-    try:
-        found = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
-    except socket.gaierror as error:
-        raise OSError(0, error.strerror) from None
-    last_error = 0
-    for family, kind, protocol, _, sockaddr in found:
-        try:
-            sock = socket.socket(family, kind, protocol)
-        except OSError as error:
-            last_error = error.errno
-            continue
-        try:
-            step = "setsockopt"
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            step = "bind"
-            sock.bind(sockaddr)
-            step = "listen"
-            sock.listen(backlog)
-        except OSError as error:
-            sock.close()
-            raise OSError(error.errno, f"{step}: {os.strerror(error.errno)}") from None
-        sock.setblocking(False)
-        return sock
-    raise OSError(last_error, f"unable to bind socket, errno: {last_error}")
 
 
-def _refuse(sock: socket.socket, error: bytes) -> None:
-    """Say why to a connection not taken (as Redis, without waiting to be heard) and close it."""
-    with contextlib.suppress(OSError):
-        sock.send(error)
-    sock.close()
 
 
-def _unix_listening_socket(path: str, permissions: int, backlog: int) -> socket.socket:
-    """A non-blocking socket listening at a unix socket path, made as anet.c's anetUnixServer
-    makes it: a file already at the path is removed first; the path's mode is set to
-    `permissions` unless that is 0. A failure raises OSError, its strerror as Redis words it."""
-    length = len(os.fsencode(path))
-    if length >= UNIX_PATH_SIZE:
-        raise OSError(errno.ENAMETOOLONG, f"unix socket path too long ({length}), must be under {UNIX_PATH_SIZE}")
-    with contextlib.suppress(OSError):
-        os.unlink(path)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        step = "bind"
-        sock.bind(path)
-        if permissions:
-            with contextlib.suppress(OSError):
-                os.chmod(path, permissions)
-        step = "listen"
-        sock.listen(backlog)
-    except OSError as error:
-        sock.close()
-        raise OSError(error.errno, f"{step}: {os.strerror(error.errno)}") from None
-    sock.setblocking(False)
-    return sock
+
+
 
 
 class _NoReply:

@@ -22,7 +22,7 @@ from lark import Lark, Transformer
 
 SPEC_DIR = Path(__file__).parent
 FAMILIES = ("connection", "generic", "strings", "server", "lists", "hashes", "sets", "sorted-sets",
-            "transactions", "pubsub", "persistence", "replication", "bitmaps")
+            "transactions", "pubsub", "persistence", "replication", "bitmaps", "hyperloglog")
 
 ARGUMENT_TYPES = ("key", "string", "integer", "double", "pattern", "unix-time")
 COMMAND_FLAGS = frozenset("""
@@ -84,6 +84,7 @@ class KeySpec:
     begin_search: tuple
     find_keys: tuple
     flags: tuple[str, ...]
+    notes: str = ""  # why the flags are what they are, where Redis says it (COMMAND INFO shows it)
     # key arguments it stands for (COMMAND DOCS' key_spec_index), when not found by position;
     # not part of what COMMAND INFO shows, so not compared
     arguments: tuple[str, ...] = field(default=(), compare=False)
@@ -91,9 +92,11 @@ class KeySpec:
 
 def parse_key_specs(text: str) -> tuple[KeySpec, ...]:
     """`index 1 / range 0 1 0 / RW access delete; index 2 / range 0 1 0 / OW update`, each
-    optionally followed by `/ name` (the key argument it stands for, in COMMAND DOCS)."""
+    optionally followed by `/ name` (the key argument it stands for, in COMMAND DOCS), then
+    by `notes: text` (the rest of the item, slashes included)."""
     specs = []
     for item in filter(str.strip, text.split(";")):
+        item, _, notes = item.partition("notes:")
         try:
             begin, find, flags, *named = (part.split() for part in item.split("/"))
             if begin[0] == "index":
@@ -114,7 +117,7 @@ def parse_key_specs(text: str) -> tuple[KeySpec, ...]:
             raise SpecError(f"bad key spec {item.strip()!r}") from None
         if set(flags) - set(KEY_SPEC_FLAGS):
             raise SpecError(f"bad key spec flags {flags}")
-        specs.append(KeySpec(begin_search, find_keys, tuple(flags), tuple(named[0]) if named else ()))
+        specs.append(KeySpec(begin_search, find_keys, tuple(flags), notes.strip(), tuple(named[0]) if named else ()))
     return tuple(specs)
 
 
@@ -521,7 +524,7 @@ def arguments_from_docs(arguments: list[dict]) -> tuple[Arg, ...]:
 
 def key_specs_from_info(specs: list[dict]) -> tuple[KeySpec, ...]:
     """COMMAND INFO's key specifications (dicts with str keys and values, as from a RESP3
-    reply) -> KeySpecs, to compare a target with a declaration. Notes are not compared."""
+    reply) -> KeySpecs, to compare a target with a declaration."""
     out = []
     for item in specs:
         begin, find = item["begin_search"], item["find_keys"]
@@ -538,7 +541,7 @@ def key_specs_from_info(specs: list[dict]) -> tuple[KeySpec, ...]:
             find_keys = ("keynum", f["keynumidx"], f["firstkey"], f["keystep"])
         else:
             find_keys = ("unknown",)
-        out.append(KeySpec(begin_search, find_keys, tuple(item["flags"])))
+        out.append(KeySpec(begin_search, find_keys, tuple(item["flags"]), item.get("notes", "")))
     return tuple(out)
 
 

@@ -14,7 +14,7 @@ def fake_client(**changes):
     fields = dict(
         id=7, addr="127.0.0.1:5000", laddr="127.0.0.1:6379", fd=9, name=b"", created=time.time(),
         last_interaction=time.time(), kind="normal", channels={}, patterns={},
-        shard_channels={}, transaction=None, blocked=False, dirty_cas=False,
+        shard_channels={}, transaction=None, blocked=False, postponed=None, dirty_cas=False,
         close_after_reply=False, unix_socket=False, db_index=0, out=[], writing=False, last_command="NULL",
         protocol=2,
         parser=SimpleNamespace(pending=lambda: 0), reply_buffer=ReplyBuffer(),
@@ -58,6 +58,7 @@ def test_flag_letters_in_redis_order():
     client = fake_client(channels={b"c": None}, close_after_reply=True, unix_socket=True)
     assert connection.flag_letters(client) == "PcU"
     assert connection.flag_letters(fake_client(unix_socket=True)) == "U"
+    assert connection.flag_letters(fake_client(postponed=[b"SET", b"k", b"v"])) == "b"  # held by a pause
 
 
 def test_describe_fields_in_order():

@@ -24,7 +24,8 @@ def table():
 def server(table):
     server = SimpleNamespace(config=Config(), keyspace=Keyspace(16), commands=table,
                              stats={"total_commands_processed": 7}, clients={}, start_time=time.time(),
-                             selector=selectors.DefaultSelector(), buffer_peaks=info.ClientBufferPeaks())
+                             selector=selectors.DefaultSelector(), buffer_peaks=info.ClientBufferPeaks(),
+                             postponed=[], released=[], shutdown_in_ms=lambda: None)
     server.blocked = BlockedClients(server)
     server.replication = Replication(server)
     return server

@@ -19,7 +19,7 @@ import importlib
 # sort: SORT of spec/generic.md; debug: DEBUG of spec/server.md
 FAMILY_MODULES = ("connection", "generic", "sort", "strings", "server", "debug", "lists", "hashes", "sets",
                   "sorted_sets", "transactions", "pubsub", "persistence", "dump", "aof", "replication",
-                  "bitmaps")
+                  "bitmaps", "hyperloglog")
 
 _HANDLERS: dict[str, tuple[object, frozenset[str], dict]] = {}
 

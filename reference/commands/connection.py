@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+from reference import client_pause
 from reference.commands import handler, subcommand_help
 from reference.config import REDIS_VERSION
 from reference.dispatch import CommandError
@@ -82,7 +83,7 @@ def flag_letters(client) -> str:
         letters += "P"
     if client.transaction is not None:
         letters += "x"
-    if client.blocked:
+    if client.blocked or client.postponed is not None:  # (a command a pause holds is blocked)
         letters += "b"
     if client.dirty_cas:
         letters += "d"
@@ -107,8 +108,9 @@ def memory_of(client) -> int:
 
 def describe(client) -> str:
     """The connection's CLIENT LIST line (without its newline)."""
+    from reference.reply_buffers import output_memory  # (it names clients by this line)
     now = int(time.time())
-    query_bytes, multi_bytes, output_bytes = _buffered_bytes(client)
+    query_bytes, multi_bytes, _ = _buffered_bytes(client)
     fields = (
         ("id", client.id),
         ("addr", client.addr),
@@ -129,9 +131,9 @@ def describe(client) -> str:
         ("multi-mem", multi_bytes),
         ("rbs", client.reply_buffer.size),
         ("rbp", client.reply_buffer.peak),
-        ("obl", output_bytes),
-        ("oll", 0),
-        ("omem", 0),
+        ("obl", client.reply_buffer.used),
+        ("oll", len(client.reply_buffer.blocks)),
+        ("omem", output_memory(client)),
         ("tot-mem", memory_of(client)),
         ("events", "rw" if client.writing else "r"),
         ("cmd", client.last_command),
@@ -333,6 +335,31 @@ def matches_kill_filters(other, caller, filters: dict) -> bool:
             and (filters.get("type") in (None, client_type(other)))
             and (filters.get("id") in (None, other.id))
             and not (other is caller and filters["skipme"]))
+
+
+@handler("client|pause", raw=("timeout",))
+def client_pause_command(client, args):
+    mode = args.get("mode")
+    kind = client_pause.ALL
+    if mode is not None:  # (checked before the timeout, as Redis does)
+        kinds = {b"write": client_pause.WRITE, b"all": client_pause.ALL}
+        kind = kinds.get(mode.lower())
+        if kind is None:
+            raise CommandError("ERR CLIENT PAUSE mode must be WRITE or ALL")
+    timeout = parse_int(args["timeout"], "ERR timeout is not an integer or out of range")
+    if timeout < 0:
+        raise CommandError("ERR timeout is negative")
+    server = client.server
+    # 0 ends at once; a timeout so large that adding it overflows ends in the past, as in Redis.
+    end = client_pause.wrap_int64(timeout + server.keyspace.clock.tick()) if timeout else 0
+    server.pause_clients(client_pause.BY_CLIENT_COMMAND, end, kind)
+    return OK
+
+
+@handler("client|unpause")
+def client_unpause(client, args):
+    client.server.unpause_clients(client_pause.BY_CLIENT_COMMAND)
+    return OK
 
 
 @handler("client|help")

@@ -46,14 +46,22 @@ def db_index_arg(client, index: int) -> Database:
 # --- DEL UNLINK EXISTS TOUCH TYPE ---------------------------------------------------------
 # Each key argument counts on its own: EXISTS k k is 2, DEL k k is 1 (the second finds nothing).
 
+def _delete(db: Database, key: bytes) -> bool:
+    # On a replica a key past its time is not deleted by the lookup: DEL removes it, and
+    # counts it, as Redis's delGenericCommand (on a master it is expired first: not counted).
+    if db.keyspace.replica_expiry is not None:
+        return db.discard(key)
+    return db.delete(key)
+
+
 @handler("del")
 def del_(client, args):
-    return sum(client.db.delete(key) for key in args["key"])
+    return sum(_delete(client.db, key) for key in args["key"])
 
 
 @handler("unlink")
 def unlink(client, args):
-    return sum(client.db.delete(key) for key in args["key"])
+    return sum(_delete(client.db, key) for key in args["key"])
 
 
 @handler("exists")
@@ -167,9 +175,13 @@ def scan(client, args):
 @handler("randomkey")
 def randomkey(client, args):
     db = client.db
+    # On a replica a key past its time stays (hidden): if every key has an expiry they may all
+    # be past it, so after 100 draws the last one drawn is answered anyway, as Redis does.
+    draws_left = 100 if db.keyspace.replica_expiry is not None and len(db.expires) == len(db.data) else -1
     while db.data:
         key = random.choice(list(db.data))  # O(N): a reference needs no O(1) sampler
-        if db.get(key) is not None:  # an expired key is deleted and another one drawn
+        draws_left -= 1
+        if draws_left == 0 or db.get(key) is not None:  # an expired key is passed over
             return key
     return None
 

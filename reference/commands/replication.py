@@ -1,14 +1,20 @@
 """Replication commands (spec/replication.md): REPLICAOF, SLAVEOF, SYNC, PSYNC, REPLCONF, ROLE,
-WAIT. The state they act on is the server's `replication` (reference/replication/)."""
+WAIT, FAILOVER. The state they act on is the server's `replication` (reference/replication/).
+
+FAILOVER's words are read here, one by one, because Redis reads them itself: the first bad word
+is the reply, and ABORT counts only alone."""
 from __future__ import annotations
 
 from reference import log
 from reference.blocking import Block
 from reference.commands import handler
 from reference.commands.connection import describe
+from reference.config import split_args
 from reference.dispatch import CommandError
 from reference.protocol import Status
 from reference.replication import CONNECTED, forget_client, record_effects
+from reference.replication.failover import NO_FAILOVER
+from reference.replication.master import ONLINE
 from reference.server import CLIENT_STATE_HOOKS, EFFECT_RECORDERS, NO_REPLY
 from reference.values import string2ll
 
@@ -32,6 +38,8 @@ def _integer(word: bytes) -> int | None:
 @handler("replicaof", raw=("port",))
 def replicaof(client, args):
     replication = client.server.replication
+    if replication.failover_state != NO_FAILOVER:
+        raise CommandError("ERR REPLICAOF not allowed while failing over.")
     host, port_word = args["host"], args["port"]
     if host.lower() == b"no" and port_word.lower() == b"one":
         if replication.master_host is not None:
@@ -63,10 +71,15 @@ def _synchronize(client, replid: str | None, offset: int | None):
     replication = client.server.replication
     if client.kind == "replica":
         return NO_REPLY  # a replica already: ignored
+    if replication.failover_state != NO_FAILOVER:
+        raise CommandError("NOMASTERLINK Can't SYNC while failing over")
     if replication.master_host is not None and replication.state != CONNECTED:
         raise CommandError("NOMASTERLINK Can't SYNC while not connected with my master")
     if client.out:
         raise CommandError("ERR SYNC and PSYNC are invalid with pending output")
+    peer = replication.peers.get(client)
+    if peer is not None and peer.excluded and "eof" not in peer.capabilities:
+        raise CommandError("ERR Filtered replica requires EOF capability")  # (a filtered copy is diskless)
     replication.synchronize(client, replid, offset)
     return NO_REPLY
 
@@ -78,12 +91,28 @@ def sync(client, args):
 
 @handler("psync", raw=("offset",))
 def psync(client, args):
+    extra = args.get("argument") or []
+    if client.kind != "replica" and extra and extra[0].lower() == b"failover":
+        _failover_request(client, args["replicationid"])
     offset = _integer(args["offset"])
     if offset is None:
         log.warning(f"Replica {client.server.replication.name_of(client)} asks for synchronization but with a "
                     f"wrong offset")
         raise CommandError("ERR value is not an integer or out of range")
     return _synchronize(client, args["replicationid"].decode("utf-8", "surrogateescape"), offset)
+
+
+def _failover_request(client, replid: bytes) -> None:
+    """PSYNC <replid> <offset> FAILOVER, from our master handing its role over: with our own
+    replication id, we become a master (as REPLICAOF NO ONE) before the PSYNC goes on."""
+    replication = client.server.replication
+    log.warning(f"Failover request received for replid {replid.decode('utf-8', 'replace')}.")
+    if replication.master_host is None:
+        raise CommandError("ERR PSYNC FAILOVER can't be sent to a master.")
+    if replid.lower() != replication.replid.encode():
+        raise CommandError("ERR PSYNC FAILOVER replid must match my replid.")
+    replication.unset_master()
+    log.notice(f"MASTER MODE enabled (failover request from '{describe(client)}')")
 
 
 @handler("replconf")
@@ -122,10 +151,17 @@ def replconf(client, args):
                 raise CommandError("ERR value is not an integer or out of range")
             if not 0 <= flag <= 1:
                 raise CommandError("ERR value is out of range, value must between 0 and 1")
+            replication.peer(client).rdb_only = flag == 1  # the copy, then the connection closes
         elif name == b"rdb-filter-only":
-            for word in value.split():
+            filters = split_args(value)  # (words as a config line's: quotes and escapes)
+            if filters is None:
+                raise CommandError("ERR Missing rdb-filter-only values")
+            peer = replication.peer(client)
+            peer.excluded = frozenset({"data", "functions"})  # what is not named is left out
+            for word in filters:
                 if word.lower() != b"functions":
                     raise CommandError(f"ERR Unsupported rdb-filter-only option: {word.decode('utf-8', 'replace')}")
+                peer.excluded -= {"functions"}
         else:
             raise CommandError(f"ERR Unrecognized REPLCONF option: {option.decode('utf-8', 'replace')}")
     return Status("OK")
@@ -155,3 +191,60 @@ def wait(client, args):
         return acked
     replication.wait_for(client, offset, wanted)
     return Block(keys=[], timeout_ms=timeout, timeout_reply=acked)
+
+
+@handler("failover")
+def failover(client, args):
+    replication = client.server.replication
+    words = args.get("argument") or []
+    if len(words) == 1 and words[0].lower() == b"abort":
+        if replication.failover_state == NO_FAILOVER:
+            raise CommandError("ERR No failover in progress.")
+        replication.abort_failover("Failover manually aborted")
+        return Status("OK")
+    target, timeout_ms, force = _read_failover_options(words)
+    if replication.failover_state != NO_FAILOVER:
+        raise CommandError("ERR FAILOVER already in progress.")
+    if replication.master_host is not None:
+        raise CommandError("ERR FAILOVER is not valid when server is a replica.")
+    if not replication.replicas:
+        raise CommandError("ERR FAILOVER requires connected replicas.")
+    if force and (not timeout_ms or target is None):
+        raise CommandError("ERR FAILOVER with force option requires both a timeout and target HOST and IP.")
+    if target is not None:
+        replica = replication.find_replica(*target)
+        if replica is None:
+            raise CommandError("ERR FAILOVER target HOST and PORT is not a replica.")
+        if replication.peers[replica].state != ONLINE:
+            raise CommandError("ERR FAILOVER target replica is not online.")
+    replication.start_failover(target, timeout_ms, force)
+    return Status("OK")
+
+
+def _read_failover_options(words: list[bytes]) -> tuple[tuple[str, int] | None, int, bool]:
+    """[TO host port] [FORCE] [TIMEOUT ms] in any order, each once, as Redis's loop reads
+    them: a number is checked when its keyword is read."""
+    target, timeout_ms, force = None, 0, False
+    i = 0
+    while i < len(words):
+        word = words[i].lower()
+        left = len(words) - i - 1
+        if word == b"timeout" and left >= 1 and timeout_ms == 0:
+            timeout_ms = _integer(words[i + 1])
+            if timeout_ms is None:
+                raise CommandError("ERR value is not an integer or out of range")
+            if timeout_ms <= 0:
+                raise CommandError("ERR FAILOVER timeout must be greater than 0")
+            i += 2
+        elif word == b"to" and left >= 2 and target is None:
+            port = _integer(words[i + 2])
+            if port is None:
+                raise CommandError("ERR value is not an integer or out of range")
+            target = (words[i + 1].decode("utf-8", "surrogateescape"), port)
+            i += 3
+        elif word == b"force" and not force:
+            force = True
+            i += 1
+        else:
+            raise CommandError("ERR syntax error")
+    return target, timeout_ms, force

@@ -17,7 +17,9 @@ from reference.config import ConfigSetError
 from reference.dispatch import CommandError
 from reference.patterns import glob_match
 from reference.protocol import OK, RespSet, Status, Verbatim
+from reference.blocking import Block
 from reference.server import NO_REPLY
+from reference.shutdown import SHUTDOWN_ERROR, SHUTDOWN_FAILED, SHUTDOWN_WAITING
 from reference.values import BadValue, parse_int
 
 INT_MIN, INT_MAX = -(1 << 31), (1 << 31) - 1
@@ -43,6 +45,7 @@ def flushall(client, args):
     server = client.server
     for db in server.keyspace.dbs:
         db.flush()
+    server.keyspace.replica_own_expires.clear()  # (nothing left for a writable replica to expire)
     # As Redis: a background save of the old data is pointless now, and with save points
     # configured the (empty) dataset is saved at once.
     server.snapshots.kill_child()
@@ -150,7 +153,8 @@ def key_specs(command_spec) -> list[dict]:
             find_keys = {"type": "keynum", "spec": {"keynumidx": find[1], "firstkey": find[2], "keystep": find[3]}}
         else:
             find_keys = {"type": "unknown", "spec": {}}
-        out.append({"flags": _in_order(key_spec.flags, KEY_SPEC_FLAG_ORDER),
+        notes = {"notes": key_spec.notes} if key_spec.notes else {}  # (first, where Redis puts it)
+        out.append({**notes, "flags": _in_order(key_spec.flags, KEY_SPEC_FLAG_ORDER),
                     "begin_search": begin_search, "find_keys": find_keys})
     return out
 
@@ -351,13 +355,24 @@ def shutdown(client, args):
     if args.get("abort"):
         if len(args) > 1:
             raise CommandError("ERR syntax error")
-        # A shutdown never waits here (there are no replicas to wait for): nothing to abort.
-        raise CommandError("ERR No shutdown in progress.")
+        if not server.abort_shutdown():
+            raise CommandError("ERR No shutdown in progress.")
+        return OK
+    # The caller waits (blocked, no reply) while the shutdown waits for replicas; one already
+    # waiting is joined, whatever this one's flags.
+    waiting = Block(keys=[], timeout_ms=0, timeout_reply=None)
+    if server.shutdown_deadline_ms:
+        server.shutdown_waiters.append(client)
+        return waiting
     choice = args.get("nosave_save")
-    if not server.prepare_shutdown(save=choice == "save", nosave=choice == "nosave", force=bool(args.get("force"))):
-        raise CommandError("ERR Errors trying to SHUTDOWN. Check logs.")
+    outcome = server.begin_shutdown(save=choice == "save", nosave=choice == "nosave", now=bool(args.get("now")),
+                                    force=bool(args.get("force")))
+    if outcome == SHUTDOWN_FAILED:
+        raise CommandError(SHUTDOWN_ERROR)
+    if outcome == SHUTDOWN_WAITING:
+        server.shutdown_waiters.append(client)
+        return waiting
     # Success has no reply: the server stops and the connection closes.
-    server.stopping = True
     client.close_after_reply = True
     return NO_REPLY
 

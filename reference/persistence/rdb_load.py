@@ -37,7 +37,7 @@ from reference.values import is_int
 DEFAULTS = {"hash-max-listpack-entries": 512, "hash-max-listpack-value": 64,
             "set-max-intset-entries": 512, "zset-max-listpack-entries": 128,
             "zset-max-listpack-value": 64, "rdbchecksum": True, "databases": 16,
-            "maxmemory-policy": "noeviction", "sanitize-dump-payload": "no"}
+            "maxmemory-policy": "noeviction", "sanitize-dump-payload": "no", "replicaof": None}
 
 
 class RDBLoadError(Exception):
@@ -607,8 +607,8 @@ class Loaded:
 def parse_rdb(data: bytes, config=None, now_ms: int | None = None,
               aof_preamble: bool = False) -> Loaded:
     """The contents of an RDB file, read by rdb_scan.RDBScanner under the server's rules: no
-    database beyond `databases`, keys already expired at now_ms left out (as a master loading
-    its own file does; not from an AOF's base or preamble, whose keys expire once loaded),
+    database beyond `databases`, keys already expired at now_ms left out (by a master; not by
+    a replica, nor from an AOF's base or preamble, whose keys expire once loaded),
     empty collections skipped, a key twice in a database refused, and the checksum verified
     only when rdbchecksum is on; values checked deeply only under sanitize-dump-payload yes
     (a file is never a client's RESTORE). Under an LRU maxmemory-policy a key's recorded idle time is
@@ -621,6 +621,9 @@ def parse_rdb(data: bytes, config=None, now_ms: int | None = None,
     loaded = Loaded(databases)
     all_data, all_expires, all_access = loaded.data, loaded.expires, loaded.access
     keeps_idle = "lru" in settings["maxmemory-policy"]
+    # Only a master leaves out keys past their time: a replica keeps them until its master's
+    # DEL comes (Redis's iAmMaster()), whether it loads its master's copy or its own file.
+    drops_expired = not aof_preamble and not settings["replicaof"]
 
     def store(db: int, key: bytes, rdb_type: int, value, when: int | None, offset: int,
               idle_s: int | None) -> tuple:
@@ -628,7 +631,7 @@ def parse_rdb(data: bytes, config=None, now_ms: int | None = None,
         if value is None:
             loaded.empty_skipped += 1
             return ()
-        if when is not None and when < now_ms and not aof_preamble:
+        if when is not None and when < now_ms and drops_expired:
             loaded.keys_expired += 1
             return ()
         data_of_db = all_data[db]

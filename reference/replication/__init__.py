@@ -4,7 +4,8 @@ replica of a master. spec/replication.md says what; this package is how.
 - history.py: replication ids, the backlog, the history an RDB file names;
 - master.py: replicas of this server (`MasterSide`): their copies, ACKs, WAIT;
 - replica.py: following a master (`ReplicaSide`): REPLICAOF, loading the copy, refusals;
-- link.py: the replica's connection to its master, its handshake without I/O.
+- link.py: the replica's connection to its master, its handshake without I/O;
+- failover.py: FAILOVER, and what a SHUTDOWN asks of the replicas (`FailoverSide`).
 
 `Replication` joins the two sides over the state they share: the history (ids, offset,
 backlog) and the stream. The stream is what the AOF records: `record_effects` (one of the
@@ -19,16 +20,17 @@ import time
 
 from reference import log
 from reference.persistence import aof
+from reference.replication.failover import NO_FAILOVER, FailoverSide
 from reference.replication.history import NO_ID, Backlog, history_in_rdb, new_replication_id
 from reference.replication.link import CONNECT, CONNECTED, SYNC, MasterLink
 from reference.replication.master import INFO_STATES, NOREPLICAS, ONLINE, MasterSide, Peer
-from reference.replication.replica import MASTERDOWN, READONLY, ReplicaSide
+from reference.replication.replica import LOADING, MASTERDOWN, READONLY, ReplicaSide
 
-__all__ = ["CONNECTED", "MASTERDOWN", "NOREPLICAS", "READONLY", "Backlog", "Replication",
+__all__ = ["CONNECTED", "LOADING", "MASTERDOWN", "NOREPLICAS", "READONLY", "Backlog", "Replication",
            "forget_client", "record_effects"]
 
 
-class Replication(MasterSide, ReplicaSide):
+class Replication(FailoverSide, MasterSide, ReplicaSide):
     """The replication state of one server (what INFO replication and ROLE report)."""
 
     def __init__(self, server):
@@ -52,11 +54,13 @@ class Replication(MasterSide, ReplicaSide):
         self.master_port = 0
         self.state = "none"  # CONNECT ... CONNECTED while master_host is set
         self.link: MasterLink | None = None
+        self.loading_copy = None  # a copy being loaded from the socket (replica.LoadingCopy)
         self.master_client = None
         # (replid, offset, db) of the history we have: the db the master's stream was in, since
         # a partial resync goes on without a SELECT
         self.cached: tuple[str, int, int] | None = None
         self.down_since = 0.0
+        self.init_failover()
 
     # --- the history and its stream ------------------------------------------------------
 
@@ -82,11 +86,7 @@ class Replication(MasterSide, ReplicaSide):
         if self.backlog is not None:
             self.backlog.append(data, self.server.config["repl-backlog-size"])
         for client in self.replicas:
-            peer = self.peers[client]
-            if peer.held is not None:
-                peer.held.append(data)
-            elif peer.state == ONLINE:
-                client.reply_bytes(data)
+            self.feed_replica(client, data)
 
     def save_info(self) -> tuple[int, str, int] | None:
         """What an RDB file says of the replication history it belongs to (AUX repl-stream-db,
@@ -138,6 +138,7 @@ class Replication(MasterSide, ReplicaSide):
                 self.create_backlog()
         if where is not None:
             self.master_host, self.master_port = where
+            self.server.keyspace.replica_expiry = self.expiry_verdict
             self.state = CONNECT  # the cron connects
 
     def forget(self, client) -> None:
@@ -163,7 +164,9 @@ class Replication(MasterSide, ReplicaSide):
             self._disk_copy_done()  # (checked at every tick: the save's end is not to wait for)
         if now < self.next_cron:
             return
-        self.next_cron = now + 1.0
+        # (faster while a failover goes on, so that its handshake does not wait, as Redis)
+        self.next_cron = now + (1.0 if self.failover_state == NO_FAILOVER else 0.1)
+        self.update_failover()
         self.replica_cron()
         self.master_cron()
         self.cron_loops += 1
@@ -225,7 +228,7 @@ class Replication(MasterSide, ReplicaSide):
             shown += 1
         backlog = self.backlog
         fields += [
-            ("master_failover_state", "no-failover"),
+            ("master_failover_state", self.failover_state),
             ("master_replid", self.replid), ("master_replid2", self.replid2),
             ("master_repl_offset", self.offset), ("second_repl_offset", self.second_offset),
             ("repl_backlog_active", int(backlog is not None)),

@@ -62,13 +62,16 @@ class Handshake:
     """The replica's side of the handshake and the copy, without I/O: `start()` gives the first
     bytes to send; `receive(data)` takes what the master sent and gives what to send in return.
     Once `outcome` is set (FullResync, Continue or FAILED) it is done. `psync_request()` (called
-    when PSYNC is due) gives the id and offset to ask with; `copy_starts()` is called when the
-    copy's header has come."""
+    when PSYNC is due) gives the id and offset to ask with; when the copy's header has come,
+    `loads_from_socket()` says where the copy goes (`to_parser`: loaded as it comes, else
+    to disk first), then `copy_starts()` is called."""
 
-    def __init__(self, greeting: Greeting, psync_request, copy_starts):
+    def __init__(self, greeting: Greeting, psync_request, copy_starts, loads_from_socket=lambda: False):
         self.greeting = greeting
         self.psync_request = psync_request
         self.copy_starts = copy_starts
+        self.loads_from_socket = loads_from_socket
+        self.to_parser = False
         self.step = "ping"  # what the next line from the master answers
         self.expected: list[str] = []  # the handshake replies still to read, in order
         self.buffer = bytearray()
@@ -192,13 +195,15 @@ class Handshake:
         if not line.startswith("$"):
             return self._fail(f"Bad protocol from MASTER, the first byte is not '$' (we received '{line}'), "
                               f"are you sure the host and port are right?")
+        self.to_parser = self.loads_from_socket()
+        destination = "to parser" if self.to_parser else "to disk"
         if line.startswith("$EOF:") and len(line) - 5 >= 40:
             self.eof_mark = line[5:45].encode()
             self.transfer_size = 0
-            log.notice("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk")
+            log.notice(f"MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF {destination}")
         else:
             self.transfer_size = int(line[1:])
-            log.notice(f"MASTER <-> REPLICA sync: receiving {self.transfer_size} bytes from master to disk")
+            log.notice(f"MASTER <-> REPLICA sync: receiving {self.transfer_size} bytes from master {destination}")
         self.copy_starts()
         self.step = "transfer"
         return True
@@ -227,7 +232,8 @@ class MasterLink:
         config = self.server.config
         greeting = Greeting(config["replica-announce-port"] or config["port"], config["masterauth"],
                             config["masteruser"], config["replica-announce-ip"])
-        self.handshake = Handshake(greeting, replication.psync_request, replication.copy_starts)
+        self.handshake = Handshake(greeting, replication.psync_request, replication.copy_starts,
+                                   replication.loads_from_socket)
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
         self.sock = socket.socket(family, kind, proto)
         self.sock.setblocking(False)
@@ -251,7 +257,17 @@ class MasterLink:
             else:
                 self._read()
         except OSError as error:
+            if self.handshake.receiving_copy and self.handshake.to_parser:
+                self.replication.copy_cut()  # the loader's short read
+                return
             log.warning(f"I/O error trying to sync with MASTER: {error.strerror or error}")
+            self._failed()
+
+    def _failed(self) -> None:
+        """From the copy's header on, Redis tries again at once; before, from its cron."""
+        if self.handshake.receiving_copy:
+            self.replication.retry_at_once()
+        else:
             self.replication.link_failed()
 
     def _connected(self) -> None:
@@ -270,11 +286,14 @@ class MasterLink:
         data = self.sock.recv(64 * 1024)
         handshake = self.handshake
         if not data:
-            if handshake.receiving_copy:
+            if handshake.receiving_copy and handshake.to_parser:
+                self.replication.copy_cut()  # the loader's short read
+            elif handshake.receiving_copy:
                 log.warning("I/O error trying to sync with MASTER: connection lost")
+                self.replication.retry_at_once()
             else:
                 log.warning("Master did not respond to command during SYNC handshake")
-            self.replication.link_failed()
+                self.replication.link_failed()
             return
         self.last_io = time.time()
         reply = handshake.receive(data)
@@ -282,9 +301,10 @@ class MasterLink:
             self.sock.sendall(reply)
         if handshake.receiving_copy:
             self.replication.state = SYNC
+            self.replication.full_resync_answered()  # (a FAILOVER's target took over: failover.py)
         outcome = handshake.outcome
         if outcome is FAILED:
-            self.replication.link_failed()
+            self._failed()
         elif isinstance(outcome, FullResync):
             self.replication.full_resync_loaded(self.sock, outcome.replid, outcome.offset, outcome.rdb, outcome.rest)
         elif isinstance(outcome, Continue):
