@@ -167,6 +167,23 @@ def test_wait_counts_acknowledging_replicas(pair):
     assert replica.client().call("WAIT", 0, 0).startswith("ERR WAIT cannot be used with replica instances.")
 
 
+def test_wait_counts_replicas_of_both_kinds(pair):
+    """One master, a replica of each kind (with --peer-server of another implementation): WAIT
+    counts both once both acknowledged, and ROLE and INFO list both."""
+    first, second = pair
+    master = first.start(**MASTER_OPTIONS)
+    same, other = first.start(), second.start()
+    client = master.client()
+    replicate(same, master)
+    replicate(other, master)
+    client.call("SET", "k", "v")
+    assert client.call("WAIT", 2, 0) == 2
+    in_sync(master, same, other)
+    role = client.call("ROLE")
+    assert sorted(int(port) for _, port, _ in role[2]) == sorted([same.port, other.port])
+    assert info(client, "replication")["connected_slaves"] == "2"
+
+
 def test_log_lines_of_a_sync(pair):
     masters, replicas = pair
     master = masters.start(**MASTER_OPTIONS)
