@@ -44,7 +44,24 @@ def in_sync(master, *replicas) -> None:
             if client.call("DEBUG", "DIGEST") != digest:
                 return False
         return True
-    wait_for(caught_up, "replicas caught up with the master, digests equal")
+    try:
+        wait_for(caught_up, "replicas caught up with the master, digests equal")
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{state_of(master, *replicas)}") from None
+
+
+def state_of(*servers) -> str:
+    """What each server says of its replication, and the end of its log: what a failed wait
+    shows, so that its cause can be told from the report alone."""
+    parts = []
+    for server in servers:
+        try:
+            fields = info(server.client(), "replication")
+            shown = ", ".join(f"{name}={value}" for name, value in fields.items())
+        except Exception as error:  # (a server gone: say so, and show its log all the same)
+            shown = f"no INFO: {error!r}"
+        parts.append(f"--- {server}: {shown}\n{server.log_tail(25)}")
+    return "\n".join(parts)
 
 
 def stats(server) -> dict[str, int]:

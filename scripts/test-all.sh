@@ -4,10 +4,10 @@
 #   2. the conformance suite and the models against a real redis-server 7.0 (the oracle);
 #   3. the same against the reference server, run under coverage.py, then the coverage of
 #      reference/ that the judge alone reaches.
-# They run at the same time, in six jobs (3 cut in three: the AOF's conformance tests, the other
-# conformance tests, the models; and a sixth, replication with real Redis on the other end): the
-# suites mostly wait, on servers starting, children saving, replies, so two cores serve them
-# all. Each job writes its output to reports/<name>.log, printed in short once all have ended
+# They run at the same time, in seven jobs (3 cut in four: the AOF's conformance tests, the server
+# as a program, the other conformance tests, the models; and a seventh, replication with real Redis
+# on the other end): the suites mostly wait, on servers starting, children saving, replies, so two
+# cores serve them all. Each job writes its output to reports/<name>.log, printed in short once all have ended
 # (in full where tests failed); JUnit XML and the coverage report go to reports/ too. The exit
 # status is 1 if any test failed.
 # HYPOTHESIS_PROFILE=thorough for a long run (the default, `ci`, is bounded and derandomized).
@@ -63,7 +63,7 @@ show() {
 
 echo "== unit tests, conformance and models against real redis-server" \
      "$(redis-server --version | cut -d' ' -f3), and against the reference under coverage, in" \
-     "six jobs at the same time (HYPOTHESIS_PROFILE=$HYPOTHESIS_PROFILE)"
+     "seven jobs at the same time (HYPOTHESIS_PROFILE=$HYPOTHESIS_PROFILE)"
 rm -f reports/*.status
 export COVERAGE_FILE="$root/reports/.coverage"  # the reference's coverage data
 reference="$root/.venv/bin/coverage run -p --rcfile=$root/pyproject.toml -m reference"
@@ -71,11 +71,18 @@ suite unit "" tests &
 pids=($!)
 suite redis "redis-server" conformance models &
 pids+=($!)
-# The reference is slower than Redis (and slower still under coverage): its run is cut in three
-# of about the same length.
+# The reference is slower than Redis (and slower still under coverage): its run is cut in four
+# of about the same length: the AOF's conformance tests; the server as a program (start-up, log,
+# listeners, limits, DEBUG) and its replication; the other conformance tests; the models.
+program=(test_replication*.py test_tls.py test_log.py test_client_limits.py test_client_pause.py
+         test_listeners.py test_startup*.py test_crash.py test_debug.py test_unixsocket.py
+         test_output_buffer_limits.py)
 suite reference-aof "$reference" conformance/test_aof*.py &
 pids+=($!)
-suite reference-conformance "$reference" conformance --ignore-glob='conformance/test_aof*.py' &
+suite reference-server "$reference" $(printf 'conformance/%s ' "${program[@]}") &
+pids+=($!)
+suite reference-conformance "$reference" conformance --ignore-glob='conformance/test_aof*.py' \
+    $(printf -- "--ignore-glob=conformance/%s " "${program[@]}") &
 pids+=($!)
 suite reference-models "$reference" models &
 pids+=($!)
@@ -86,7 +93,7 @@ pids+=($!)
 wait "${pids[@]}"
 
 status=0
-for name in unit redis reference-aof reference-conformance reference-models replication-mixed; do
+for name in unit redis reference-aof reference-server reference-conformance reference-models replication-mixed; do
     show "$name" || status=1
 done
 echo "== all suites ended after $((SECONDS - started)) s"
