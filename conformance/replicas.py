@@ -7,6 +7,7 @@ The `pair` fixture (conformance/plugin.py) gives the launchers of masters and of
 from __future__ import annotations
 
 import functools
+import time
 
 from conformance import waiting
 from conformance.readings import info
@@ -94,3 +95,19 @@ def write_more(client) -> None:
     executed = client.pipeline(("MULTI",), ("SET", "t1", "1"), ("ZINCRBY", "zset", 1, "one"), ("EXEC",))[-1]
     assert executed[0] == "OK" and isinstance(executed[1], bytes)
     client.call("DEL", "hash")
+
+
+def received_until(client, done, timeout: float = DEADLINE) -> bytes:
+    """The bytes a raw connection receives until done(bytes so far) (a replica's view)."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    while not done(data):
+        assert time.monotonic() < deadline, f"not received within {timeout:g}s; got {data[:200]!r}"
+        client.sock.settimeout(max(0.1, min(1.0, deadline - time.monotonic())))
+        try:
+            chunk = client.sock.recv(65536)
+        except TimeoutError:
+            continue
+        assert chunk, f"connection closed; got {data[:200]!r}"
+        data += chunk
+    return data

@@ -27,7 +27,9 @@ NOT_RUN_AT_RANDOM = {"shutdown", "quit", "debug", "client|kill", "config|set", "
                      # replication: they make the server (or the connection) a replica
                      "replicaof", "slaveof", "sync", "psync", "replconf",
                      # FAILOVER: ABORT counts only alone, where the docs allow it with the rest
-                     "failover"}
+                     "failover",
+                     # a computation of seconds (test_hyperloglog.py waits for it as long as it takes)
+                     "pfselftest"}
 
 # Errors that say a command line does not fit its command (Redis also words some errors of
 # meaning "ERR syntax error, ..." with more text: those are not structural).

@@ -17,8 +17,8 @@ import time
 import pytest
 
 from conformance.readings import info
-from conformance.replicas import (DEADLINE, MASTER_OPTIONS, READONLY, fill, in_sync, link_up, replicate,
-                                   stats, wait_for, write_more)
+from conformance.replicas import (DEADLINE, MASTER_OPTIONS, READONLY, fill, in_sync, link_up, received_until,
+                                   replicate, stats, wait_for, write_more)
 
 pytestmark = pytest.mark.internals("debug")  # DEBUG DIGEST compares the datasets
 
@@ -257,22 +257,6 @@ def test_replconf_options(launcher):
         client.send_command(*command)
     assert client.read_reply() == "PONG"
     assert client.call("PSYNC", "?", "x") == "ERR value is not an integer or out of range"
-
-
-def received_until(client, done, timeout: float = DEADLINE) -> bytes:
-    """The bytes a connection receives until done(bytes so far) (a replica's raw view)."""
-    data = b""
-    deadline = time.monotonic() + timeout
-    while not done(data):
-        assert time.monotonic() < deadline, f"not received within {timeout:g}s; got {data[:200]!r}"
-        client.sock.settimeout(max(0.1, min(1.0, deadline - time.monotonic())))
-        try:
-            chunk = client.sock.recv(65536)
-        except TimeoutError:
-            continue
-        assert chunk, f"connection closed; got {data[:200]!r}"
-        data += chunk
-    return data
 
 
 def test_sync_and_psync_as_a_replica_sees_them(launcher):

@@ -6,30 +6,13 @@ so that what it sends is exactly the fault.
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
 from conformance.readings import info
-from conformance.replicas import DEADLINE, MASTER_OPTIONS, stats, wait_for
+from conformance.replicas import DEADLINE, MASTER_OPTIONS, received_until, stats, wait_for
 
 pytestmark = pytest.mark.launches
-
-
-def received_until(client, done, timeout: float = DEADLINE) -> bytes:
-    """The bytes a raw connection receives until done(bytes so far)."""
-    data = b""
-    deadline = time.monotonic() + timeout
-    while not done(data):
-        assert time.monotonic() < deadline, f"not received within {timeout:g}s; got {data[:200]!r}"
-        client.sock.settimeout(max(0.1, min(1.0, deadline - time.monotonic())))
-        try:
-            chunk = client.sock.recv(65536)
-        except TimeoutError:
-            continue
-        assert chunk, f"connection closed; got {data[:200]!r}"
-        data += chunk
-    return data
 
 
 def copied(data: bytes) -> bool:
