@@ -13,7 +13,9 @@ import socket
 import threading
 from dataclasses import dataclass, field
 
-from conformance.targets import free_port
+import pytest
+
+from conformance.targets import ServerLauncher, free_port
 from reference.cluster.bus import BusReader, InvalidMessage, LinkError, Message, decode, encode
 
 UPSTREAM_GONE_WAIT = 1.0  # seconds to read what a node sends to a relay port whose node is gone
@@ -150,13 +152,27 @@ class Relay:
             thread.join(5)
 
 
+@pytest.fixture
+def launcher():
+    """Real redis-server nodes, every one stopped after the test however it ends."""
+    launcher = ServerLauncher("redis-server")
+    try:
+        yield launcher
+    finally:
+        launcher.stop_all()
+
+
+def start_node(launcher, **options):
+    """A real node in cluster mode, its nodes.conf in its own directory."""
+    return launcher.start(cluster_enabled="yes", cluster_config_file="nodes.conf", **options)
+
+
 def start_relayed_node(launcher, relay: Relay, **options):
     """A real cluster node whose bus is announced at a relay port (CLUSTER MEET it there); its
     `name` and `relayed_bus_port` are set."""
     port = free_port()
     relayed = relay.listen(port + 10000)
-    server = launcher.start(port=port, cluster_enabled="yes", cluster_config_file="nodes.conf",
-                            cluster_announce_bus_port=relayed, **options)
+    server = start_node(launcher, port=port, cluster_announce_bus_port=relayed, **options)
     server.relayed_bus_port = relayed
     with server.client() as client:
         server.name = client.call("CLUSTER", "MYID")

@@ -9,18 +9,20 @@ from __future__ import annotations
 import os
 import socket
 import struct
-import threading
-import time
 
 import pytest
 
-from conformance.targets import ServerLauncher, free_port
+from conformance.targets import free_port
 from conformance.waiting import wait_for
 from reference.cluster import bus
 from reference.cluster.bus import (HEADER_SIZE, NULL_NAME, BusReader, ClusterState, Extension, Fail, Gossip,
                                    Header, InvalidMessage, LinkError, Message, MessageFlag, MessageType, Module,
                                    NodeFlag, NoBody, Ping, Publish, UnknownBody, Update, decode, encode)
 from reference.cluster.slots import SLOTS, bitmap_to_slots, slots_to_bitmap
+from tests import cluster_nodes
+from tests.cluster_nodes import Relay, start_node, start_relayed_node
+
+launcher = cluster_nodes.launcher  # (the fixture)
 
 DEADLINE = 30.0  # seconds for a cluster state to be reached: generous on a busy machine
 
@@ -166,19 +168,6 @@ def invalid_messages(ping_with_extension: bytes) -> dict[str, bytes]:
 
 # -- one real node ------------------------------------------------------------------------------
 
-@pytest.fixture
-def launcher():
-    launcher = ServerLauncher("redis-server")
-    try:
-        yield launcher
-    finally:
-        launcher.stop_all()
-
-
-def start_node(launcher, **options):
-    return launcher.start(cluster_enabled="yes", cluster_config_file="nodes.conf", **options)
-
-
 class BusLink:
     """A connection to a node's bus port, speaking bus.py."""
 
@@ -316,99 +305,26 @@ def test_what_decode_refuses_a_node_drops_and_what_the_reader_refuses_it_closes_
 
 # -- real nodes through a relay -----------------------------------------------------------------
 
-class Relay:
-    """Listens on one port per node and forwards each connection to that node's bus port, every
-    message decoded and re-encoded on the way: what it forwards is bus.py's bytes."""
+class RecordingRelay(Relay):
+    """The shared relay (tests/cluster_nodes.py), keeping every message it forwards, in order."""
 
     def __init__(self):
         self.messages: list[Message] = []
-        self.errors: list[str] = []
-        self._sockets: list[socket.socket] = []
-        self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
-
-    def listen(self, bus_port: int) -> int:
-        """A port that leads to bus_port."""
-        listener = socket.create_server(("127.0.0.1", 0))
-        self._sockets.append(listener)
-        self._start(self._accept, listener, bus_port)
-        return listener.getsockname()[1]
-
-    def _start(self, target, *args) -> None:
-        thread = threading.Thread(target=target, args=args, daemon=True)
-        self._threads.append(thread)
-        thread.start()
-
-    def _accept(self, listener: socket.socket, bus_port: int) -> None:
-        while True:
-            try:
-                incoming, _ = listener.accept()
-                outgoing = socket.create_connection(("127.0.0.1", bus_port))
-            except OSError:
-                return
-            with self._lock:
-                self._sockets += [incoming, outgoing]
-            self._start(self._pump, incoming, outgoing)
-            self._start(self._pump, outgoing, incoming)
-
-    def _pump(self, source: socket.socket, destination: socket.socket) -> None:
-        reader = BusReader()
-        try:
-            while data := source.recv(65536):
-                for frame in reader.feed(data):
-                    message = decode(frame)
-                    again = encode(message)
-                    if again != frame:
-                        self.errors.append(f"re-encoded differently: {message}")
-                    with self._lock:
-                        self.messages.append(message)
-                    destination.sendall(again)
-        except (LinkError, InvalidMessage) as error:
-            self.errors.append(f"{type(error).__name__}: {error}")
-        except OSError:
-            pass
-        for sock in (source, destination):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        super().__init__(observe=lambda connection, from_connector, message: self.messages.append(message))
 
     def of_type(self, *message_types: int, sender: bytes | None = None) -> list[Message]:
         """The messages of these types seen so far (from sender only, if given), in order."""
-        with self._lock:
+        with self.lock:
             return [m for m in self.messages if m.type in message_types and sender in (None, m.header.sender)]
-
-    def close(self) -> None:
-        with self._lock:
-            sockets = list(self._sockets)
-        for sock in sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
-        for thread in self._threads:
-            thread.join(5)
 
 
 @pytest.fixture
 def relay():
-    relay = Relay()
+    relay = RecordingRelay()
     try:
         yield relay
     finally:
         relay.close()
-
-
-def start_relayed_node(launcher, relay, **options):
-    """A node whose bus is announced at a relay port (CLUSTER MEET it there)."""
-    port = free_port()
-    relayed = relay.listen(port + 10000)
-    server = start_node(launcher, port=port, cluster_announce_bus_port=relayed, **options)
-    server.relayed_bus_port = relayed
-    with server.client() as client:
-        server.name = client.call("CLUSTER", "MYID")
-    return server
 
 
 def meet(client, other) -> None:

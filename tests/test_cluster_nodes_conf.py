@@ -7,25 +7,20 @@ import random
 
 import pytest
 
-from conformance.targets import ServerLauncher, free_port, run_until_exit
+from conformance.targets import free_port, run_until_exit
 from conformance.waiting import wait_for
 from reference.cluster.bus import NodeFlag
 from reference.cluster.nodes_conf import Node, NodesConf, NodesConfError, node_line, parse, render
+from tests import cluster_nodes
+
+launcher = cluster_nodes.launcher  # (the fixture)
 
 DEADLINE = 30.0
 
 
-@pytest.fixture
-def launcher():
-    launcher = ServerLauncher("redis-server")
-    try:
-        yield launcher
-    finally:
-        launcher.stop_all()
-
-
 def start_node(launcher, **options):
-    server = launcher.start(cluster_enabled="yes", cluster_config_file="nodes.conf", **options)
+    """A real cluster node, its `name` set."""
+    server = cluster_nodes.start_node(launcher, **options)
     with server.client() as client:
         server.name = client.call("CLUSTER", "MYID").decode()
     return server

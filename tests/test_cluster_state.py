@@ -9,14 +9,16 @@ import time
 
 import pytest
 
-from conformance.targets import ServerLauncher
 from conformance.waiting import wait_for
 from reference.cluster import nodes_conf
 from reference.cluster.bus import (NULL_NAME, Fail, Gossip, Header, Message, MessageFlag, MessageType, NodeFlag,
                                    NoBody, Ping, Update)
 from reference.cluster.slots import SLOTS, bitmap_to_slots, slots_to_bitmap
 from reference.cluster.state import Link, State
+from tests import cluster_nodes
 from tests.cluster_nodes import Relay, nodes_view, start_relayed_node
+
+launcher = cluster_nodes.launcher  # (the fixture)
 
 TIMEOUT = 1000  # ms, the node timeout of the unit tests
 T0 = 1_700_000_000_000  # ms
@@ -473,15 +475,6 @@ class Observers:
     def closed(self, connection):
         for observer in list(self.by_port.values()):
             observer.closed(connection)
-
-
-@pytest.fixture
-def launcher():
-    launcher = ServerLauncher("redis-server")
-    try:
-        yield launcher
-    finally:
-        launcher.stop_all()
 
 
 @pytest.fixture
